@@ -1,0 +1,237 @@
+/* exec.h — the run-time contracts between the engine and the parts that
+ * plug into it: the execution context (errors, warnings, interrupts), the
+ * builtin function registry, loaders, storers and the result printer. */
+#ifndef DQL_EXEC_H
+#define DQL_EXEC_H
+
+#include "dql.h"
+#include <signal.h>
+
+typedef struct dql_session dql_session;
+
+/* ------------------------------------------------------- execution context */
+
+/* Warnings are counted by kind ("csv: too few fields", "cast to int") and
+ * printed once at the end of a statement with the first example of each. */
+typedef struct dql_warn_kind {
+    char *kind;
+    uint64_t count;
+    char *first;      /* message of the first occurrence (file, record, value) */
+} dql_warn_kind;
+
+typedef struct dql_exec {
+    dql_session *sess;
+    volatile sig_atomic_t *interrupted;  /* set by the SIGINT handler */
+    uint64_t mem_budget;                 /* bytes for GROUP/ORDER/DISTINCT/JOIN before spilling */
+    bool strict;                         /* dirty input rows are errors, not warnings */
+    const char *tmpdir;                  /* for spill files */
+    const char *op_name;                 /* operator currently reporting, e.g. "LOAD" */
+    const char *alias;                   /* alias of that operator, or NULL */
+    dql_warn_kind *warns;
+    int nwarns, capwarns;
+    char *errmsg;                        /* set by dql_exec_error; owned */
+} dql_exec;
+
+/* Records a runtime error ("LOAD (alias d): file 'x' record 3: ...") and
+ * returns DQL_ERR_RUNTIME (or the given status via dql_exec_error_st). */
+dql_status dql_exec_error(dql_exec *ex, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+dql_status dql_exec_error_st(dql_exec *ex, dql_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Counts a warning of the given kind. In strict mode it becomes an error:
+ * the function then returns DQL_ERR_RUNTIME and the caller must stop;
+ * otherwise it returns DQL_OK and the caller goes on (with a null value or
+ * a skipped row, as documented for that kind). */
+dql_status dql_exec_warn(dql_exec *ex, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* True when Ctrl-C was pressed: operators poll between batches. */
+static inline bool dql_exec_interrupted(const dql_exec *ex) { return ex->interrupted && *ex->interrupted; }
+
+/* ------------------------------------------------------------- functions */
+
+typedef struct dql_fnctx {
+    dql_arena *arena;   /* where results are allocated; valid for the current batch */
+    dql_exec *ex;
+    void *state;        /* per call site, from prepare(); NULL if none */
+} dql_fnctx;
+
+/* Scalar function: argv has argc values (already evaluated; may be null).
+ * Most functions return null on null input. Errors on bad values are
+ * counted warnings (dql_exec_warn) with a null result, not failures. */
+typedef dql_status (*dql_fn)(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out);
+
+/* An algebraic aggregate: the engine can run it in a hash aggregation and
+ * combine partial states. step() receives the first field of each tuple of
+ * the bag (for COUNT_STAR, every tuple counts even if that field is null). */
+typedef struct dql_agg_def {
+    size_t state_size;
+    void (*init)(void *st);
+    void (*step)(void *st, dql_value v);
+    void (*merge)(void *st, const void *other);
+    void (*final)(void *st, dql_arena *a, dql_value *out);
+} dql_agg_def;
+
+/* Type check at plan time: given the argument fields, returns the result type
+ * (filling *sub for tuple/bag results when known, allocated with
+ * dql_schema_new) or DQL_T__COUNT after writing a message to err. */
+typedef dql_type (*dql_fn_typecheck)(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen);
+
+typedef struct dql_func_def {
+    const char *name;        /* upper case, as users write it (case-sensitive lookup
+                                 of the exact name and of its upper-case form) */
+    int min_args, max_args;  /* max_args -1: variadic */
+    dql_type ret;            /* used when typecheck is NULL */
+    dql_fn_typecheck typecheck;
+    dql_fn fn;               /* scalar form; for aggregates: called with one bag argument */
+    const dql_agg_def *agg;  /* non-NULL: algebraic aggregate over a bag */
+    /* Optional per-call-site setup: constant arguments are given (non-constant
+     * ones are passed as null with consts[i] == false); e.g. compile a regex once. */
+    dql_status (*prepare)(int argc, const dql_value *argv, const bool *consts, void **state, char *err, size_t errlen);
+    void (*cleanup)(void *state);
+    const char *category;    /* "string", "math", "aggregate", "domain", "address", "time", "misc" */
+    const char *syntax;      /* "SUBSTRING(s, start, stop)" */
+    const char *summary;     /* one line for .help */
+} dql_func_def;
+
+/* Looks a builtin up by name (case-insensitive). NULL if unknown. */
+const dql_func_def *dql_func_find(const char *name);
+/* Iterates over all builtins (for .help and completion): returns NULL past the end. */
+const dql_func_def *dql_func_at(size_t i);
+/* Runs an aggregate over a bag value (the scalar form of an algebraic aggregate). */
+dql_status dql_agg_over_bag(const dql_agg_def *agg, dql_fnctx *cx, dql_value bag, dql_value *out);
+
+/* Tables defined by the fn_*.c files, each ending with an all-zero entry. */
+extern const dql_func_def dql_fn_string[];
+extern const dql_func_def dql_fn_math[];
+extern const dql_func_def dql_fn_agg[];
+extern const dql_func_def dql_fn_domain[];
+extern const dql_func_def dql_fn_net[];
+extern const dql_func_def dql_fn_time[];
+
+/* -------------------------------------------------------------- arguments */
+
+/* Arguments given to a loader or storer: USING csv('a', header = true). */
+typedef struct dql_arg {
+    const char *name;   /* NULL for a positional argument */
+    dql_value v;        /* a literal: chararray, long, double, bool, or a tuple for (a, b) lists */
+} dql_arg;
+
+typedef struct dql_args {
+    int n;
+    dql_arg *a;
+} dql_args;
+
+/* Lookup helpers: return the named argument or the positional one at pos
+ * (pos < 0: named only); NULL when absent. */
+const dql_value *dql_args_get(const dql_args *args, const char *name, int pos);
+
+/* ---------------------------------------------------------------- loaders */
+
+typedef struct dql_load_ctx {
+    const char *path;        /* as written in LOAD (after parameter substitution) */
+    const dql_args *args;
+    const dql_schema *declared;  /* AS (...) schema or NULL */
+    dql_session *sess;
+} dql_load_ctx;
+
+typedef struct dql_loader_def {
+    const char *name;        /* "csv" */
+    const char *syntax;      /* "csv([header = true], [delimiter = ','])" */
+    const char *summary;
+    /* Plan time: validate arguments, check the input exists, and produce the
+     * output schema (the declared one, or one read from a header / inferred).
+     * On error write a message to err and return DQL_ERR_CHECK. */
+    dql_status (*plan)(const dql_load_ctx *lc, dql_schema **out, char *err, size_t errlen);
+    /* Run time. */
+    dql_status (*open)(const dql_load_ctx *lc, const dql_schema *schema, dql_exec *ex, void **state);
+    /* Fills out (out->ncols == schema->n) with up to out->cap rows; values are
+     * allocated in arena (reset by the caller before each call). out->n == 0
+     * means end of input. */
+    dql_status (*next)(void *state, dql_batch *out, dql_arena *arena);
+    void (*close)(void *state);
+    /* Optional: bytes read so far and total (for progress); may be NULL. */
+    void (*progress)(void *state, uint64_t *done, uint64_t *total);
+} dql_loader_def;
+
+/* ---------------------------------------------------------------- storers */
+
+typedef struct dql_store_ctx {
+    const char *path;
+    const dql_args *args;
+    const dql_schema *schema;
+    bool overwrite;
+    dql_session *sess;
+} dql_store_ctx;
+
+typedef struct dql_storer_def {
+    const char *name;
+    const char *syntax;
+    const char *summary;
+    /* Plan time: check arguments, that the target is writable, and that it
+     * does not exist unless overwrite. */
+    dql_status (*plan)(const dql_store_ctx *sc, char *err, size_t errlen);
+    dql_status (*open)(const dql_store_ctx *sc, dql_exec *ex, void **state);
+    dql_status (*write)(void *state, const dql_batch *b);
+    /* Makes the result visible atomically (rename / COMMIT). */
+    dql_status (*commit)(void *state);
+    /* Discards everything written; the previous output stays as it was. */
+    void (*abort)(void *state);
+} dql_storer_def;
+
+const dql_loader_def *dql_loader_find(const char *name);
+const dql_loader_def *dql_loader_at(size_t i);
+const dql_storer_def *dql_storer_find(const char *name);
+const dql_storer_def *dql_storer_at(size_t i);
+
+/* Defined by io_*.c and workspace.c. */
+extern const dql_loader_def dql_loader_lines, dql_loader_csv, dql_loader_tsv,
+       dql_loader_jsonl, dql_loader_sqlite;
+extern const dql_storer_def dql_storer_csv, dql_storer_tsv, dql_storer_jsonl,
+       dql_storer_lines, dql_storer_sqlite;
+
+/* ---------------------------------------------------------------- printer */
+
+typedef enum dql_outmode {
+    DQL_OUT_TABLE, DQL_OUT_BOX, DQL_OUT_CSV, DQL_OUT_TSV, DQL_OUT_JSON,
+    DQL_OUT_JSONL, DQL_OUT_MARKDOWN, DQL_OUT_LINE, DQL_OUT__COUNT
+} dql_outmode;
+
+const char *dql_outmode_name(dql_outmode m);
+bool dql_outmode_parse(const char *s, dql_outmode *m);
+
+typedef struct dql_out_opts {
+    dql_outmode mode;
+    bool headers;
+    const char *nullvalue;   /* text for null ("" by default) */
+    int64_t maxrows;         /* table/box/markdown/line on screen: rows shown, <= 0 unlimited */
+    int maxwidth;            /* cut wider cells with a marker on screen; <= 0 no limit */
+    FILE *fp;
+} dql_out_opts;
+
+typedef struct dql_printer dql_printer;
+dql_printer *dql_printer_new(const dql_out_opts *o, const dql_schema *s);
+void dql_printer_row(dql_printer *p, const dql_value *row);
+/* Flushes buffered rows; in table-like modes prints "N of M rows shown;
+ * .last to see all" when rows were hidden. */
+void dql_printer_end(dql_printer *p);
+void dql_printer_free(dql_printer *p);
+
+/* ------------------------------------------------------------ byte input */
+
+/* A buffered reader over a file, stdin ("-") or a .gz file (zlib), with
+ * large reads. Used by every text loader. */
+typedef struct dql_reader dql_reader;
+dql_status dql_reader_open(const char *path, dql_reader **out, char *err, size_t errlen);
+/* Returns the next line without its newline (and without a trailing \r);
+ * *line points into the reader's buffer, valid until the next call.
+ * DQL_EOF at end. Lines longer than the buffer grow it. */
+dql_status dql_reader_line(dql_reader *r, const char **line, size_t *len);
+uint64_t dql_reader_lineno(const dql_reader *r);
+void dql_reader_progress(const dql_reader *r, uint64_t *done, uint64_t *total);
+const char *dql_reader_path(const dql_reader *r);
+void dql_reader_close(dql_reader *r);
+
+/* Expands a LOAD path: a file, "-", a directory (its regular files, sorted)
+ * or a glob. Returns the number of paths (0 with err set when nothing
+ * matches); *paths is a NULL-terminated array to free with dql_paths_free. */
+int dql_paths_expand(const char *pattern, char ***paths, char *err, size_t errlen);
+void dql_paths_free(char **paths);
+
+#endif

@@ -1,0 +1,515 @@
+/* fn_agg.c — the aggregate builtins: the algebraic COUNT, COUNT_STAR, SUM,
+ * AVG, MIN and MAX (init/step/merge/final states the engine can run in a
+ * hash aggregation, or over a bag via dql_agg_over_bag), and the bag
+ * functions COUNT_DISTINCT, TOP, BAGTOSTRING and ISEMPTY.
+ *
+ * Aggregates see the first field of each tuple. Untyped (bytearray) input
+ * is read as double, as in Pig; values that do not parse are skipped. */
+#include "exec.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Counts a warning (see fn_string.c) and returns the status to return. */
+static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
+{
+    if (!cx->ex)
+        return DQL_OK;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return dql_exec_warn(cx->ex, kind, "%s", msg);
+}
+
+/* A string-like value read as a double; false when it does not parse. */
+static bool text_double(dql_value v, double *d)
+{
+    char tmp[64];
+    if (v.len == 0 || v.len >= sizeof tmp)
+        return false;
+    memcpy(tmp, v.u.s, v.len);
+    tmp[v.len] = 0;
+    char *end;
+    *d = strtod(tmp, &end);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    return end != tmp && !*end;
+}
+
+/* Bytearray (untyped) values become doubles; false when that fails. */
+static bool untyped_to_double(dql_value *v)
+{
+    if (v->type != DQL_T_BYTEARRAY)
+        return true;
+    double d;
+    if (!text_double(*v, &d))
+        return false;
+    *v = dql_double(d);
+    return true;
+}
+
+/* --------------------------------------------------------- COUNT(_STAR) */
+
+typedef struct { int64_t n; } count_st;
+
+static void count_init(void *st) { ((count_st *)st)->n = 0; }
+static void count_step(void *st, dql_value v) { if (!dql_is_null(v)) ((count_st *)st)->n++; }
+static void count_star_step(void *st, dql_value v) { ((count_st *)st)->n++; }
+static void count_merge(void *st, const void *o) { ((count_st *)st)->n += ((const count_st *)o)->n; }
+static void count_final(void *st, dql_arena *a, dql_value *out) { *out = dql_long(((count_st *)st)->n); }
+
+static const dql_agg_def agg_count = { sizeof(count_st), count_init, count_step, count_merge, count_final };
+static const dql_agg_def agg_count_star = { sizeof(count_st), count_init, count_star_step, count_merge, count_final };
+
+/* ------------------------------------------------------------- SUM, AVG */
+
+/* Integers are summed exactly in li (wrapping like Java on overflow);
+ * doubles in d. The result is double as soon as one double was seen. */
+typedef struct {
+    int64_t li;
+    double d;
+    int64_t n;       /* non-null values seen */
+    bool dbl;
+} sum_st;
+
+static void sum_init(void *st) { memset(st, 0, sizeof(sum_st)); }
+
+static void sum_step(void *st, dql_value v)
+{
+    sum_st *s = st;
+    switch (v.type) {
+    case DQL_T_INT: case DQL_T_LONG:
+        s->li = (int64_t)((uint64_t)s->li + (uint64_t)v.u.i);
+        s->n++;
+        break;
+    case DQL_T_DOUBLE:
+        s->d += v.u.d; s->dbl = true; s->n++;
+        break;
+    case DQL_T_BYTEARRAY: case DQL_T_CHARARRAY: {
+        double d;
+        if (text_double(v, &d)) { s->d += d; s->dbl = true; s->n++; }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void sum_merge(void *st, const void *other)
+{
+    sum_st *s = st;
+    const sum_st *o = other;
+    s->li = (int64_t)((uint64_t)s->li + (uint64_t)o->li);
+    s->d += o->d;
+    s->n += o->n;
+    s->dbl |= o->dbl;
+}
+
+static void sum_final(void *st, dql_arena *a, dql_value *out)
+{
+    sum_st *s = st;
+    if (s->n == 0) *out = dql_null();
+    else if (s->dbl) *out = dql_double(s->d + (double)s->li);
+    else *out = dql_long(s->li);
+}
+
+static void avg_final(void *st, dql_arena *a, dql_value *out)
+{
+    sum_st *s = st;
+    *out = s->n ? dql_double((s->d + (double)s->li) / (double)s->n) : dql_null();
+}
+
+static const dql_agg_def agg_sum = { sizeof(sum_st), sum_init, sum_step, sum_merge, sum_final };
+static const dql_agg_def agg_avg = { sizeof(sum_st), sum_init, sum_step, sum_merge, avg_final };
+
+/* ------------------------------------------------------------- MIN, MAX */
+
+/* The state keeps its own copy of the current extreme: string and address
+ * payloads in buf (malloc'd, grown and reused, never per row once large
+ * enough), tuples, bags and maps in a private arena. final() copies the
+ * result into the caller's arena and frees both. A state that was merged
+ * into another still owns its storage: run final() on it too. */
+typedef struct {
+    dql_value cur;
+    bool has;
+    bool is_max;
+    char *buf;
+    size_t cap;
+    dql_arena *ar;
+} minmax_st;
+
+static void minmax_release(minmax_st *s)
+{
+    free(s->buf);
+    if (s->ar) { dql_arena_free(s->ar); free(s->ar); }
+    s->buf = NULL; s->cap = 0; s->ar = NULL; s->has = false;
+    s->cur = dql_null();
+}
+
+static void minmax_store(minmax_st *s, dql_value v)
+{
+    switch (v.type) {
+    case DQL_T_CHARARRAY: case DQL_T_BYTEARRAY: case DQL_T_DOMAIN: case DQL_T_IP: case DQL_T_CIDR: {
+        size_t n = v.len;
+        if (n > s->cap || !s->buf) {
+            size_t cap = s->cap ? s->cap : 32;
+            while (cap < n) cap *= 2;
+            free(s->buf);
+            s->buf = dql_xmalloc(cap);
+            s->cap = cap;
+        }
+        if (n) memcpy(s->buf, v.u.s, n);
+        s->cur = v;
+        s->cur.u.s = s->buf;
+        break;
+    }
+    case DQL_T_TUPLE: case DQL_T_BAG: case DQL_T_MAP:
+        if (!s->ar) {
+            s->ar = dql_xmalloc(sizeof *s->ar);
+            dql_arena_init(s->ar);
+        } else {
+            dql_arena_reset(s->ar);
+        }
+        s->cur = dql_value_copy(s->ar, v);
+        break;
+    default:
+        s->cur = v;
+        break;
+    }
+    s->has = true;
+}
+
+static void min_init(void *st) { memset(st, 0, sizeof(minmax_st)); }
+static void max_init(void *st) { memset(st, 0, sizeof(minmax_st)); ((minmax_st *)st)->is_max = true; }
+
+static void minmax_step(void *st, dql_value v)
+{
+    minmax_st *s = st;
+    if (dql_is_null(v) || !untyped_to_double(&v))
+        return;
+    if (!s->has) { minmax_store(s, v); return; }
+    int c = dql_value_cmp(v, s->cur);
+    if (s->is_max ? c > 0 : c < 0)
+        minmax_store(s, v);
+}
+
+static void minmax_merge(void *st, const void *other)
+{
+    const minmax_st *o = other;
+    if (o->has)
+        minmax_step(st, o->cur);
+}
+
+static void minmax_final(void *st, dql_arena *a, dql_value *out)
+{
+    minmax_st *s = st;
+    *out = s->has ? dql_value_copy(a, s->cur) : dql_null();
+    minmax_release(s);
+}
+
+static const dql_agg_def agg_min = { sizeof(minmax_st), min_init, minmax_step, minmax_merge, minmax_final };
+static const dql_agg_def agg_max = { sizeof(minmax_st), max_init, minmax_step, minmax_merge, minmax_final };
+
+/* Scalar forms: the aggregate over its one bag argument. */
+static dql_status fn_count(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{ return dql_agg_over_bag(&agg_count, cx, argv[0], out); }
+static dql_status fn_count_star(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{ return dql_agg_over_bag(&agg_count_star, cx, argv[0], out); }
+static dql_status fn_sum(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{ return dql_agg_over_bag(&agg_sum, cx, argv[0], out); }
+static dql_status fn_avg(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{ return dql_agg_over_bag(&agg_avg, cx, argv[0], out); }
+static dql_status fn_min(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{ return dql_agg_over_bag(&agg_min, cx, argv[0], out); }
+static dql_status fn_max(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{ return dql_agg_over_bag(&agg_max, cx, argv[0], out); }
+
+/* ------------------------------------------------------- COUNT_DISTINCT */
+
+/* COUNT_DISTINCT(bag): the number of distinct non-null first fields (an
+ * open-addressing hash set in the arena). A null bag counts 0. */
+static dql_status fn_count_distinct(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{
+    dql_value bv = argv[0];
+    if (dql_is_null(bv)) { *out = dql_long(0); return DQL_OK; }
+    if (bv.type != DQL_T_BAG) {
+        *out = dql_null();
+        return fn_warn(cx, "COUNT_DISTINCT: not a bag", "the argument is a %s", dql_type_name((dql_type)bv.type));
+    }
+    const dql_bag *b = bv.u.b;
+    uint64_t cap = 16;
+    while (cap < b->n * 2) cap *= 2;
+    typedef struct { uint64_t h; const dql_value *v; } slot;
+    slot *tab = dql_arena_alloc(cx->arena, sizeof *tab * cap);
+    memset(tab, 0, sizeof *tab * cap);
+    int64_t n = 0;
+    for (uint64_t i = 0; i < b->n; i++) {
+        const dql_tuple *t = b->t[i];
+        if (!t || t->n == 0 || dql_is_null(t->v[0]))
+            continue;
+        const dql_value *v = &t->v[0];
+        uint64_t h = dql_value_hash(*v);
+        for (uint64_t j = h & (cap - 1);; j = (j + 1) & (cap - 1)) {
+            if (!tab[j].v) { tab[j].h = h; tab[j].v = v; n++; break; }
+            if (tab[j].h == h && dql_value_eq(*tab[j].v, *v)) break;
+        }
+    }
+    *out = dql_long(n);
+    return DQL_OK;
+}
+
+/* ------------------------------------------------------------------ TOP */
+
+static dql_value col_of(const dql_tuple *t, int64_t col)
+{
+    return t && col < (int64_t)t->n ? t->v[col] : dql_null();
+}
+
+/* Min-heap on column col: the root is the smallest of the kept tuples. */
+static void heap_down(dql_tuple **h, uint64_t n, uint64_t i, int64_t col)
+{
+    for (;;) {
+        uint64_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && dql_value_cmp(col_of(h[l], col), col_of(h[m], col)) < 0) m = l;
+        if (r < n && dql_value_cmp(col_of(h[r], col), col_of(h[m], col)) < 0) m = r;
+        if (m == i) return;
+        dql_tuple *t = h[i]; h[i] = h[m]; h[m] = t;
+        i = m;
+    }
+}
+
+static bool arg_int(dql_value v, int64_t *out)
+{
+    if (v.type == DQL_T_INT || v.type == DQL_T_LONG) { *out = v.u.i; return true; }
+    if (v.type == DQL_T_DOUBLE && v.u.d >= -9e18 && v.u.d <= 9e18) { *out = (int64_t)v.u.d; return true; }
+    double d;
+    if ((v.type == DQL_T_BYTEARRAY || v.type == DQL_T_CHARARRAY) && text_double(v, &d) &&
+        d >= -9e18 && d <= 9e18) {
+        *out = (int64_t)d;
+        return true;
+    }
+    return false;
+}
+
+/* TOP(n, column, bag): the n tuples with the largest values in column
+ * (0-based), largest first, as a bag (Pig semantics). */
+static dql_status fn_top(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{
+    int64_t n, col;
+    *out = dql_null();
+    if (!arg_int(argv[0], &n) || !arg_int(argv[1], &col) || dql_is_null(argv[2]))
+        return DQL_OK;
+    if (argv[2].type != DQL_T_BAG)
+        return fn_warn(cx, "TOP: not a bag", "the third argument is a %s", dql_type_name((dql_type)argv[2].type));
+    if (col < 0)
+        return fn_warn(cx, "TOP: bad column", "column %lld is negative", (long long)col);
+    const dql_bag *b = argv[2].u.b;
+    uint64_t k = n < 0 ? 0 : (uint64_t)n;
+    if (k > b->n) k = b->n;
+    dql_tuple **h = dql_arena_alloc(cx->arena, sizeof *h * (k ? k : 1));
+    uint64_t hn = 0;
+    for (uint64_t i = 0; i < b->n && k; i++) {
+        dql_tuple *t = b->t[i];
+        if (hn < k) {
+            h[hn++] = t;
+            if (hn == k)
+                for (uint64_t j = k / 2 + 1; j-- > 0;)
+                    heap_down(h, k, j, col);
+        } else if (dql_value_cmp(col_of(t, col), col_of(h[0], col)) > 0) {
+            h[0] = t;
+            heap_down(h, k, 0, col);
+        }
+    }
+    /* Pop the smallest to the end: the array ends up largest first. */
+    for (uint64_t m = hn; m > 1; m--) {
+        dql_tuple *t = h[0]; h[0] = h[m - 1]; h[m - 1] = t;
+        heap_down(h, m - 1, 0, col);
+    }
+    dql_bag *r = dql_bag_new(cx->arena, hn);
+    if (hn) memcpy(r->t, h, sizeof *h * hn);
+    r->n = hn;
+    out->type = DQL_T_BAG;
+    out->u.b = r;
+    return DQL_OK;
+}
+
+/* ---------------------------------------------------- BAGTOSTRING, ISEMPTY */
+
+/* BAGTOSTRING(bag[, sep]): every field of every tuple rendered as text and
+ * joined with sep (default "_"); null fields render empty. */
+static dql_status fn_bagtostring(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{
+    static dql_buf b;   /* reused between calls: no per-row malloc */
+    const char *sep = "_";
+    size_t sn = 1;
+    *out = dql_null();
+    if (dql_is_null(argv[0]) || (argc > 1 && dql_is_null(argv[1])))
+        return DQL_OK;
+    if (argv[0].type != DQL_T_BAG)
+        return fn_warn(cx, "BAGTOSTRING: not a bag", "the argument is a %s", dql_type_name((dql_type)argv[0].type));
+    if (argc > 1) {
+        if (!dql_type_is_stringlike((dql_type)argv[1].type))
+            return fn_warn(cx, "BAGTOSTRING: bad separator", "the separator is a %s",
+                           dql_type_name((dql_type)argv[1].type));
+        sep = argv[1].u.s;
+        sn = argv[1].len;
+    }
+    b.len = 0;
+    bool first = true;
+    const dql_bag *bag = argv[0].u.b;
+    for (uint64_t i = 0; i < bag->n; i++) {
+        const dql_tuple *t = bag->t[i];
+        for (uint32_t j = 0; t && j < t->n; j++) {
+            if (!first) dql_buf_put(&b, sep, sn);
+            first = false;
+            if (!dql_is_null(t->v[j]))
+                dql_value_format(&b, t->v[j]);
+        }
+    }
+    *out = dql_chararray(dql_arena_memdup(cx->arena, b.p ? b.p : "", b.len), b.len);
+    return DQL_OK;
+}
+
+/* ISEMPTY(bag or map): true when it has no elements; a null counts as empty. */
+static dql_status fn_isempty(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{
+    dql_value v = argv[0];
+    switch (v.type) {
+    case DQL_T_NULL: *out = dql_bool(true); return DQL_OK;
+    case DQL_T_BAG: *out = dql_bool(v.u.b->n == 0); return DQL_OK;
+    case DQL_T_MAP: *out = dql_bool(v.u.m->n == 0); return DQL_OK;
+    default:
+        *out = dql_null();
+        return fn_warn(cx, "ISEMPTY: not a bag or map", "the argument is a %s", dql_type_name((dql_type)v.type));
+    }
+}
+
+/* ---------------------------------------------------------- type checks */
+
+/* The type of the first field of a bag argument: DQL_T_ANY when unknown,
+ * DQL_T__COUNT (with a message) when the argument is not a bag. */
+static dql_type bag_field(const dql_field *a, const dql_schema **fsub, char *err, size_t errlen)
+{
+    *fsub = NULL;
+    if (a->type == DQL_T_ANY || a->type == DQL_T_NULL)
+        return DQL_T_ANY;
+    if (a->type != DQL_T_BAG) {
+        snprintf(err, errlen, "expects a bag, not a %s", dql_type_name(a->type));
+        return DQL_T__COUNT;
+    }
+    if (!a->sub || a->sub->n == 0)
+        return DQL_T_ANY;
+    *fsub = a->sub->f[0].sub;
+    return a->sub->f[0].type;
+}
+
+static dql_type tc_count(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    const dql_schema *fs;
+    return bag_field(&args[argc - 1], &fs, err, errlen) == DQL_T__COUNT ? DQL_T__COUNT : DQL_T_LONG;
+}
+
+static dql_type tc_sum(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    const dql_schema *fs;
+    dql_type t = bag_field(&args[0], &fs, err, errlen);
+    switch (t) {
+    case DQL_T__COUNT: return t;
+    case DQL_T_INT: case DQL_T_LONG: return DQL_T_LONG;
+    case DQL_T_DOUBLE: case DQL_T_BYTEARRAY: return DQL_T_DOUBLE;
+    case DQL_T_ANY: case DQL_T_NULL: return DQL_T_ANY;
+    default:
+        snprintf(err, errlen, "cannot sum values of type %s", dql_type_name(t));
+        return DQL_T__COUNT;
+    }
+}
+
+static dql_type tc_avg(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    dql_type t = tc_sum(argc, args, sub, err, errlen);
+    if (t == DQL_T__COUNT) {
+        const dql_schema *fs;
+        dql_type ft = bag_field(&args[0], &fs, err, errlen);
+        if (ft != DQL_T__COUNT)
+            snprintf(err, errlen, "cannot average values of type %s", dql_type_name(ft));
+        return t;
+    }
+    return DQL_T_DOUBLE;
+}
+
+static dql_type tc_minmax(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    const dql_schema *fs;
+    dql_type t = bag_field(&args[0], &fs, err, errlen);
+    if (t == DQL_T__COUNT) return t;
+    if (t == DQL_T_BYTEARRAY) return DQL_T_DOUBLE;
+    if (t == DQL_T_NULL) return DQL_T_ANY;
+    if (fs) *sub = dql_schema_copy(fs);
+    return t;
+}
+
+static dql_type tc_top(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    for (int i = 0; i < 2; i++)
+        if (!dql_type_is_numeric(args[i].type) && args[i].type != DQL_T_ANY &&
+            args[i].type != DQL_T_BYTEARRAY && args[i].type != DQL_T_NULL) {
+            snprintf(err, errlen, "argument %d must be an integer, not a %s", i + 1, dql_type_name(args[i].type));
+            return DQL_T__COUNT;
+        }
+    const dql_schema *fs;
+    if (bag_field(&args[2], &fs, err, errlen) == DQL_T__COUNT) return DQL_T__COUNT;
+    if (args[2].type == DQL_T_BAG && args[2].sub) *sub = dql_schema_copy(args[2].sub);
+    return DQL_T_BAG;
+}
+
+static dql_type tc_bagtostring(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    const dql_schema *fs;
+    return bag_field(&args[0], &fs, err, errlen) == DQL_T__COUNT ? DQL_T__COUNT : DQL_T_CHARARRAY;
+}
+
+static dql_type tc_isempty(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    dql_type t = args[0].type;
+    if (t != DQL_T_BAG && t != DQL_T_MAP && t != DQL_T_ANY && t != DQL_T_NULL) {
+        snprintf(err, errlen, "expects a bag or a map, not a %s", dql_type_name(t));
+        return DQL_T__COUNT;
+    }
+    return DQL_T_BOOL;
+}
+
+/* ---------------------------------------------------------------- table */
+
+#define AGG(name, ret, tc, fn, agg, syn, sum) \
+    { name, 1, 1, ret, tc, fn, agg, NULL, NULL, "aggregate", syn, sum }
+#define BAGFN(name, lo, hi, ret, tc, fn, syn, sum) \
+    { name, lo, hi, ret, tc, fn, NULL, NULL, NULL, "aggregate", syn, sum }
+
+const dql_func_def dql_fn_agg[] = {
+    AGG("COUNT", DQL_T_LONG, tc_count, fn_count, &agg_count, "COUNT(bag)",
+        "number of tuples whose first field is not null"),
+    AGG("COUNT_STAR", DQL_T_LONG, tc_count, fn_count_star, &agg_count_star, "COUNT_STAR(bag)",
+        "number of tuples, nulls included"),
+    AGG("SUM", DQL_T_DOUBLE, tc_sum, fn_sum, &agg_sum, "SUM(bag)",
+        "sum of the non-null values (long for integers, double otherwise); null if none"),
+    AGG("AVG", DQL_T_DOUBLE, tc_avg, fn_avg, &agg_avg, "AVG(bag)",
+        "average of the non-null values, as a double; null if none"),
+    AGG("MIN", DQL_T_ANY, tc_minmax, fn_min, &agg_min, "MIN(bag)",
+        "smallest non-null value (any comparable type); null if none"),
+    AGG("MAX", DQL_T_ANY, tc_minmax, fn_max, &agg_max, "MAX(bag)",
+        "largest non-null value (any comparable type); null if none"),
+    BAGFN("COUNT_DISTINCT", 1, 1, DQL_T_LONG, tc_count, fn_count_distinct, "COUNT_DISTINCT(bag)",
+          "number of distinct non-null first fields"),
+    BAGFN("TOP", 3, 3, DQL_T_BAG, tc_top, fn_top, "TOP(n, column, bag)",
+          "the n tuples with the largest values in column (0-based), largest first"),
+    BAGFN("BAGTOSTRING", 1, 2, DQL_T_CHARARRAY, tc_bagtostring, fn_bagtostring, "BAGTOSTRING(bag[, sep])",
+          "all fields of all tuples joined with sep (default \"_\")"),
+    BAGFN("ISEMPTY", 1, 1, DQL_T_BOOL, tc_isempty, fn_isempty, "ISEMPTY(bag_or_map)",
+          "true if the bag or map has no elements (or is null)"),
+    {0}
+};

@@ -1,0 +1,133 @@
+/* plan.h — logical plans: what the planner makes of each relation
+ * expression after checking it (schemas, compiled expressions), and what the
+ * engine turns into a tree of native operators. */
+#ifndef DQL_PLAN_H
+#define DQL_PLAN_H
+
+#include "dql.h"
+#include "exec.h"
+#include "expr.h"
+#include "ast.h"
+
+typedef enum dql_pk {
+    P_LOAD, P_FOREACH, P_FILTER, P_GROUP, P_HASHAGG, P_JOIN, P_ORDER, P_LIMIT,
+    P_UNION, P_SAMPLE, P_CROSS, P_STREAM
+} dql_pk;
+
+typedef struct dql_plan dql_plan;
+
+/* One GENERATE item: an expression, flattened or not, producing ncols
+ * output columns starting at outcol. */
+typedef struct dql_gen {
+    dql_expr *e;
+    bool flatten;
+    int ncols;
+    int outcol;
+} dql_gen;
+
+/* An aggregate slot of a HASHAGG: def->agg applied to arg (evaluated on the
+ * input row). */
+typedef struct dql_aggslot {
+    const dql_func_def *def;
+    dql_expr *arg;
+} dql_aggslot;
+
+struct dql_plan {
+    dql_pk kind;
+    int refs;
+    dql_schema *schema;
+    dql_plan **in;
+    int nin;
+    char *alias;            /* the alias this plan was assigned to (or NULL) */
+    dql_span sp;            /* the operator's source span */
+
+    /* LOAD (and SQL, which is a LOAD through the sqlquery loader) */
+    const dql_loader_def *loader;
+    char *path;
+    dql_args args;
+    dql_arena argarena;
+    dql_schema *declared;
+    char *loader_name;
+
+    /* FOREACH: nested locals first (evaluated in order, appended to the row), then items */
+    dql_expr **locals;
+    int nlocals;
+    dql_gen *gen;
+    int ngen;
+
+    /* FILTER */
+    dql_expr *cond;
+
+    /* GROUP/COGROUP/JOIN: keys per input (nkeys each; 0 = ALL), inner flags */
+    dql_expr ***keys;
+    int nkeys;
+    bool *inner;
+    bool group_all;
+    bool keys_borrowed;     /* HASHAGG after fusion: keys belong to keysrc */
+    dql_plan *keysrc;
+    int join_type;          /* 0 inner, 1 left, 2 right, 3 full */
+    bool replicated;
+
+    /* HASHAGG: keys[0] and aggregate slots; key_tuple: "group" is one tuple field */
+    dql_aggslot *aggs;
+    int naggs;
+    bool key_tuple;
+    bool distinct;          /* DISTINCT: keys are the whole row, output flat */
+
+    /* ORDER */
+    dql_expr **okeys;
+    bool *desc;
+    int nokeys;
+
+    /* LIMIT / SAMPLE */
+    int64_t limit;
+    double fraction;
+
+    /* UNION ONSCHEMA: for input i, map[i][j] = input column for output j or -1 */
+    int **colmap;
+
+    /* STREAM */
+    char *command;
+};
+
+dql_plan *dql_plan_new(dql_pk kind, dql_span sp);
+dql_plan *dql_plan_ref(dql_plan *p);
+void dql_plan_unref(dql_plan *p);
+const char *dql_plan_kind_name(dql_pk k);
+
+/* EXPLAIN output: the tree of operators with their schemas. */
+void dql_plan_explain(dql_buf *out, const dql_plan *p, int depth);
+
+/* The engine: runs a plan and hands every batch to a sink. */
+typedef dql_status (*dql_sink_fn)(void *ud, const dql_batch *b);
+dql_status dql_engine_run(dql_plan *p, dql_exec *ex, dql_sink_fn sink, void *ud);
+
+/* Pull-style iteration (cursors for Lua and the shell). */
+typedef struct dql_op dql_op;
+dql_status dql_engine_open(dql_plan *p, dql_exec *ex, dql_op **root);
+dql_status dql_engine_next(dql_op *root, const dql_batch **b);
+void dql_engine_close(dql_op *root);
+/* The plan of the operator that reported the last runtime error, if any. */
+const dql_plan *dql_engine_failed_plan(const dql_exec *ex);
+
+#endif
+
+/* ------------------------------------------------------------ the planner */
+
+typedef struct dql_planner {
+    dql_session *sess;
+    FILE *errfp;
+    int nerr;
+} dql_planner;
+
+/* Plans (and checks) a relation expression; NULL after diagnostics. alias is
+ * the name it will be assigned to (for messages and bag names), or NULL. */
+dql_plan *dql_plan_rel(dql_planner *pl, const dql_node *n, const char *alias);
+/* Converts N_FUNC arguments to dql_args (literals only); false after a diagnostic. */
+bool dql_plan_args(dql_planner *pl, const dql_node *fn, dql_args *args, dql_arena *a);
+
+/* Provided by session.c. */
+dql_plan *dql_session_alias(dql_session *s, const char *name);
+/* Pending outputs: tables or files a STORE earlier in the script will create. */
+const dql_schema *dql_session_pending(dql_session *s, const char *name);
+const dql_node *dql_session_define_lookup(dql_session *s, const char *name);

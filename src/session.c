@@ -1,0 +1,893 @@
+/* session.c — a dql session: settings, parameters, aliases, macros, the
+ * workspace and Lua state; and dql_session_exec(), which parses a script,
+ * expands macros and IMPORTs, checks every statement, and only then runs
+ * them (DUMP, STORE, DESCRIBE, EXPLAIN, SQL). Also the execution context's
+ * error and warning functions. */
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <sqlite3.h>
+#include "session.h"
+#include "ast.h"
+#include "lexer.h"
+#include "plan.h"
+#include "diag.h"
+#include "workspace.h"
+#include "lua_host.h"
+
+typedef struct named { char *name; void *v; } named;
+
+struct dql_session {
+    char **skey, **sval;
+    int nset, capset;
+    dql_params params;
+    named *aliases; int naliases;
+    named *defines; int ndefines;     /* N_FUNC or N_STRING nodes (owned copies of the tree stay in asts) */
+    named *macros; int nmacros;       /* N_DEFINE_MACRO nodes */
+    named *pending; int npending;     /* outputs a STORE of the current script will create: schema */
+    dql_node **asts; int nasts;
+    char **texts; int ntexts;
+    sqlite3 *db;
+    char *dbpath;
+    dql_out_opts out;
+    FILE *errfp;
+    volatile sig_atomic_t intr;
+    lua_State *L;
+    int macro_serial;
+};
+
+/* ------------------------------------------------------------ small tables */
+
+static void *named_get(named *t, int n, const char *name)
+{
+    for (int i = n - 1; i >= 0; i--) if (strcmp(t[i].name, name) == 0) return t[i].v;
+    return NULL;
+}
+
+/* Sets name -> v; returns the previous value (caller disposes). */
+static void *named_set(named **t, int *n, const char *name, void *v)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp((*t)[i].name, name) == 0) { void *old = (*t)[i].v; (*t)[i].v = v; return old; }
+    *t = dql_xrealloc(*t, sizeof(named) * (size_t)(*n + 1));
+    (*t)[*n].name = dql_xstrdup(name);
+    (*t)[*n].v = v;
+    (*n)++;
+    return NULL;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static const struct { const char *key, *def, *help; } known_settings[] = {
+    { "db", "dql.db", "workspace SQLite database" },
+    { "memory", "256MB", "memory budget of GROUP/ORDER/DISTINCT/JOIN before they spill to disk" },
+    { "strict", "false", "dirty input rows are errors instead of counted warnings" },
+    { "overwrite", "false", "STORE may replace an existing table or file" },
+    { "tmpdir", NULL, "directory for spill files (default $TMPDIR or /tmp)" },
+    { "seed", "42", "seed of SAMPLE and RANDOM" },
+    { "stream.timeout", "1h", "time limit of a STREAM command" },
+};
+
+dql_session *dql_session_new(void)
+{
+    dql_session *s = dql_xcalloc(1, sizeof *s);
+    s->errfp = stderr;
+    s->out.mode = DQL_OUT_CSV;
+    s->out.headers = false;
+    s->out.nullvalue = "";
+    s->out.fp = stdout;
+    s->out.maxrows = 0;
+    for (size_t i = 0; i < sizeof known_settings / sizeof known_settings[0]; i++)
+        if (known_settings[i].def) {
+            char e[8];
+            dql_session_set(s, known_settings[i].key, known_settings[i].def, e, sizeof e);
+        }
+    const char *t = getenv("TMPDIR");
+    char e[8];
+    dql_session_set(s, "tmpdir", t && *t ? t : "/tmp", e, sizeof e);
+    return s;
+}
+
+void dql_session_free(dql_session *s)
+{
+    if (!s) return;
+    for (int i = 0; i < s->nset; i++) { free(s->skey[i]); free(s->sval[i]); }
+    free(s->skey); free(s->sval);
+    dql_params_free(&s->params);
+    for (int i = 0; i < s->naliases; i++) { free(s->aliases[i].name); dql_plan_unref(s->aliases[i].v); }
+    free(s->aliases);
+    for (int i = 0; i < s->ndefines; i++) free(s->defines[i].name);
+    free(s->defines);
+    for (int i = 0; i < s->nmacros; i++) free(s->macros[i].name);
+    free(s->macros);
+    for (int i = 0; i < s->npending; i++) { free(s->pending[i].name); dql_schema_free(s->pending[i].v); }
+    free(s->pending);
+    if (s->L) dql_lua_free(s->L);
+    for (int i = 0; i < s->nasts; i++) dql_node_free(s->asts[i]);
+    free(s->asts);
+    for (int i = 0; i < s->ntexts; i++) free(s->texts[i]);
+    free(s->texts);
+    if (s->db) dql_ws_close(s->db);
+    free(s->dbpath);
+    free(s);
+}
+
+/* ------------------------------------------------------------ settings */
+
+const char *dql_session_get(dql_session *s, const char *key)
+{
+    for (int i = 0; i < s->nset; i++) if (strcmp(s->skey[i], key) == 0) return s->sval[i];
+    return NULL;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+    if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on") || !strcasecmp(v, "yes")) { *out = true; return true; }
+    if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off") || !strcasecmp(v, "no")) { *out = false; return true; }
+    return false;
+}
+
+dql_status dql_session_set(dql_session *s, const char *key, const char *value, char *err, size_t errlen)
+{
+    bool known = strchr(key, '.') != NULL;
+    for (size_t i = 0; i < sizeof known_settings / sizeof known_settings[0]; i++)
+        if (!strcmp(known_settings[i].key, key)) known = true;
+    if (!known) {
+        snprintf(err, errlen, "unknown setting '%s' (see SET; for the list)", key);
+        return DQL_ERR_CHECK;
+    }
+    uint64_t sz;
+    bool b;
+    int64_t us;
+    if (!strcmp(key, "memory") && (!dql_parse_size(value, &sz) || sz < 4096)) {
+        snprintf(err, errlen, "memory: '%s' is not a size (e.g. 256MB)", value);
+        return DQL_ERR_CHECK;
+    }
+    if ((!strcmp(key, "strict") || !strcmp(key, "overwrite")) && !parse_bool(value, &b)) {
+        snprintf(err, errlen, "%s: '%s' is not true or false", key, value);
+        return DQL_ERR_CHECK;
+    }
+    if (!strcmp(key, "stream.timeout") && !dql_parse_duration(value, &us)) {
+        snprintf(err, errlen, "stream.timeout: '%s' is not a duration (e.g. 30s)", value);
+        return DQL_ERR_CHECK;
+    }
+    if (!strcmp(key, "db") && s->db && (!s->dbpath || strcmp(s->dbpath, value) != 0)) {
+        dql_status st = dql_session_open_db(s, value, err, errlen);
+        if (st) return st;
+    }
+    for (int i = 0; i < s->nset; i++)
+        if (!strcmp(s->skey[i], key)) { free(s->sval[i]); s->sval[i] = dql_xstrdup(value); return DQL_OK; }
+    /* keep the table sorted by key */
+    if (s->nset == s->capset) {
+        s->capset = s->capset ? s->capset * 2 : 16;
+        s->skey = dql_xrealloc(s->skey, sizeof(char *) * (size_t)s->capset);
+        s->sval = dql_xrealloc(s->sval, sizeof(char *) * (size_t)s->capset);
+    }
+    int at = s->nset;
+    while (at > 0 && strcmp(s->skey[at - 1], key) > 0) {
+        s->skey[at] = s->skey[at - 1];
+        s->sval[at] = s->sval[at - 1];
+        at--;
+    }
+    s->skey[at] = dql_xstrdup(key);
+    s->sval[at] = dql_xstrdup(value);
+    s->nset++;
+    return DQL_OK;
+}
+
+bool dql_session_setting_at(dql_session *s, size_t i, const char **key, const char **value)
+{
+    if (i >= (size_t)s->nset) return false;
+    *key = s->skey[i];
+    *value = s->sval[i];
+    return true;
+}
+
+void dql_session_param(dql_session *s, const char *name, const char *value) { dql_params_set(&s->params, name, value); }
+
+/* ------------------------------------------------------------ accessors */
+
+sqlite3 *dql_session_db(dql_session *s, char *err, size_t errlen)
+{
+    if (s->db) return s->db;
+    const char *path = dql_session_get(s, "db");
+    if (dql_ws_open(path, &s->db, err, errlen) != DQL_OK) { s->db = NULL; return NULL; }
+    free(s->dbpath);
+    s->dbpath = dql_xstrdup(path);
+    return s->db;
+}
+
+dql_status dql_session_open_db(dql_session *s, const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db;
+    dql_status st = dql_ws_open(path, &db, err, errlen);
+    if (st) return st;
+    if (s->db) dql_ws_close(s->db);
+    s->db = db;
+    free(s->dbpath);
+    s->dbpath = dql_xstrdup(path);
+    for (int i = 0; i < s->nset; i++)
+        if (!strcmp(s->skey[i], "db")) { free(s->sval[i]); s->sval[i] = dql_xstrdup(path); }
+    return DQL_OK;
+}
+
+dql_out_opts *dql_session_out(dql_session *s) { return &s->out; }
+FILE *dql_session_errfp(dql_session *s) { return s->errfp; }
+void dql_session_set_errfp(dql_session *s, FILE *fp) { s->errfp = fp; }
+volatile sig_atomic_t *dql_session_interrupt_flag(dql_session *s) { return &s->intr; }
+
+lua_State *dql_session_lua(dql_session *s)
+{
+    if (!s->L) s->L = dql_lua_new(s);
+    return s->L;
+}
+
+dql_plan *dql_session_alias(dql_session *s, const char *name) { return named_get(s->aliases, s->naliases, name); }
+
+const dql_schema *dql_session_pending(dql_session *s, const char *name) { return named_get(s->pending, s->npending, name); }
+
+const dql_node *dql_session_define_lookup(dql_session *s, const char *name) { return named_get(s->defines, s->ndefines, name); }
+
+/* ------------------------------------------------------------ exec context */
+
+static void exec_init(dql_session *s, dql_exec *ex)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->sess = s;
+    ex->interrupted = &s->intr;
+    uint64_t m = 256u << 20;
+    dql_parse_size(dql_session_get(s, "memory"), &m);
+    ex->mem_budget = m;
+    bool b = false;
+    parse_bool(dql_session_get(s, "strict"), &b);
+    ex->strict = b;
+    ex->tmpdir = dql_session_get(s, "tmpdir");
+}
+
+static void exec_done(dql_exec *ex)
+{
+    for (int i = 0; i < ex->nwarns; i++) { free(ex->warns[i].kind); free(ex->warns[i].first); }
+    free(ex->warns);
+    free(ex->errmsg);
+}
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    char *r = dql_xmalloc((size_t)(n < 0 ? 0 : n) + 1);
+    vsnprintf(r, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
+    return r;
+}
+
+dql_status dql_exec_error_st(dql_exec *ex, dql_status st, const char *fmt, ...)
+{
+    if (!ex) return st;
+    va_list ap;
+    va_start(ap, fmt);
+    char *m = vfmt(fmt, ap);
+    va_end(ap);
+    if (!ex->errmsg) ex->errmsg = m;
+    else free(m);
+    return st;
+}
+
+dql_status dql_exec_error(dql_exec *ex, const char *fmt, ...)
+{
+    if (!ex) return DQL_ERR_RUNTIME;
+    va_list ap;
+    va_start(ap, fmt);
+    char *m = vfmt(fmt, ap);
+    va_end(ap);
+    if (!ex->errmsg) ex->errmsg = m;
+    else free(m);
+    return DQL_ERR_RUNTIME;
+}
+
+dql_status dql_exec_warn(dql_exec *ex, const char *kind, const char *fmt, ...)
+{
+    if (!ex) return DQL_OK;
+    if (ex->strict) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *m = vfmt(fmt, ap);
+        va_end(ap);
+        if (!ex->errmsg) {
+            size_t n = strlen(kind) + strlen(m) + 32;
+            ex->errmsg = dql_xmalloc(n);
+            snprintf(ex->errmsg, n, "%s (strict mode)", m);
+        }
+        free(m);
+        return DQL_ERR_RUNTIME;
+    }
+    for (int i = 0; i < ex->nwarns; i++)
+        if (!strcmp(ex->warns[i].kind, kind)) { ex->warns[i].count++; return DQL_OK; }
+    if (ex->nwarns == ex->capwarns) {
+        ex->capwarns = ex->capwarns ? ex->capwarns * 2 : 8;
+        ex->warns = dql_xrealloc(ex->warns, sizeof(dql_warn_kind) * (size_t)ex->capwarns);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    ex->warns[ex->nwarns].first = vfmt(fmt, ap);
+    va_end(ap);
+    ex->warns[ex->nwarns].kind = dql_xstrdup(kind);
+    ex->warns[ex->nwarns].count = 1;
+    ex->nwarns++;
+    return DQL_OK;
+}
+
+/* Prints the counted warnings of a statement, once, at its end. */
+static void print_warnings(dql_session *s, dql_exec *ex, const dql_span *sp)
+{
+    for (int i = 0; i < ex->nwarns; i++) {
+        dql_warn_kind *w = &ex->warns[i];
+        if (sp && sp->file) fprintf(s->errfp, "%s:%u:%u: ", sp->file, sp->line, sp->col);
+        else fputs("dql: ", s->errfp);
+        fprintf(s->errfp, "warning: %s: %llu time%s (first: %s)\n", w->kind, (unsigned long long)w->count,
+                w->count == 1 ? "" : "s", w->first);
+    }
+}
+
+/* ------------------------------------------------------------ macros, IMPORT */
+
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
+    dql_buf b = {0};
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) dql_buf_put(&b, tmp, n);
+    bool bad = ferror(f);
+    if (f != stdin) fclose(f);
+    if (bad) { snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno)); dql_buf_free(&b); return NULL; }
+    *len = b.len;
+    dql_buf_cstr(&b);
+    return b.p;
+}
+
+static char *keep_text(dql_session *s, char *t)
+{
+    s->texts = dql_xrealloc(s->texts, sizeof(char *) * (size_t)(s->ntexts + 1));
+    s->texts[s->ntexts++] = t;
+    return t;
+}
+
+static char *keep_name(dql_session *s, const char *name) { return keep_text(s, dql_xstrdup(name)); }
+
+static void keep_ast(dql_session *s, dql_node *n)
+{
+    s->asts = dql_xrealloc(s->asts, sizeof(dql_node *) * (size_t)(s->nasts + 1));
+    s->asts[s->nasts++] = n;
+}
+
+typedef struct stmt_list { dql_node **v; int n, cap; } stmt_list;
+
+static void sl_add(stmt_list *l, dql_node *n)
+{
+    if (l->n == l->cap) { l->cap = l->cap ? l->cap * 2 : 16; l->v = dql_xrealloc(l->v, sizeof(dql_node *) * (size_t)l->cap); }
+    l->v[l->n++] = n;
+}
+
+static int expand(dql_session *s, dql_node *script, stmt_list *out, int depth);
+
+/* Renames relation references (N_REF) and assignments of internal aliases. */
+static void rename_refs(dql_node *n, char **from, char **to, int k)
+{
+    if (!n) return;
+    if ((n->kind == N_REF || n->kind == N_ASSIGN || n->kind == N_SPLIT_BRANCH) && n->str)
+        for (int i = 0; i < k; i++)
+            if (!strcmp(n->str, from[i])) { free(n->str); n->str = dql_xstrdup(to[i]); break; }
+    for (int i = 0; i < n->nkids; i++) rename_refs(n->kids[i], from, to, k);
+}
+
+static int expand_macro(dql_session *s, dql_node *call_stmt, stmt_list *out, int depth)
+{
+    dql_node *call = call_stmt->kids[0];
+    dql_node *outs = call_stmt->kids[1];
+    dql_node *m = named_get(s->macros, s->nmacros, call->str);
+    if (!m) {
+        dql_diag(s->errfp, DQL_DIAG_ERROR, &call->sp, "unknown macro '%s' (DEFINE it first)", call->str);
+        return 1;
+    }
+    if (depth > 32) {
+        dql_diag(s->errfp, DQL_DIAG_ERROR, &call->sp, "macros nested too deeply (recursive macro '%s'?)", call->str);
+        return 1;
+    }
+    dql_node *params = m->kids[0], *rets = m->kids[1];
+    if (call->nkids != params->nkids) {
+        dql_diag(s->errfp, DQL_DIAG_ERROR, &call->sp, "macro '%s' takes %d argument%s, not %d", call->str,
+                 params->nkids, params->nkids == 1 ? "" : "s", call->nkids);
+        return 1;
+    }
+    if (outs->nkids != rets->nkids) {
+        dql_diag(s->errfp, DQL_DIAG_ERROR, &call->sp, "macro '%s' returns %d alias%s; assign %s", call->str,
+                 rets->nkids, rets->nkids == 1 ? "" : "es", rets->nkids == 1 ? "it: x = m(...);" : "them");
+        return 1;
+    }
+    dql_params p = {0};
+    for (int i = 0; i < params->nkids; i++) {
+        dql_node *a = call->kids[i];
+        dql_buf v = {0};
+        if (a->kind == N_REF) dql_buf_puts(&v, a->str);
+        else dql_buf_put(&v, a->sp.src + a->sp.start, a->sp.end - a->sp.start);
+        dql_params_set(&p, params->kids[i]->str, dql_buf_cstr(&v));
+        dql_buf_free(&v);
+    }
+    for (int i = 0; i < rets->nkids; i++) dql_params_set(&p, rets->kids[i]->str, outs->kids[i]->str);
+    size_t len;
+    char *text = dql_preprocess(m->sval, strlen(m->sval), &p, &len);
+    dql_params_free(&p);
+    keep_text(s, text);
+    char fname[256];
+    snprintf(fname, sizeof fname, "%s (macro %s)", m->sp.file ? m->sp.file : "-", call->str);
+    char *file = keep_name(s, fname);
+    int nerr = 0;
+    dql_node *body = dql_parse(file, text, len, s->errfp, &nerr);
+    if (!body) return nerr ? nerr : 1;
+    keep_ast(s, body);
+    /* internal aliases get unique names */
+    int k = 0;
+    char **from = dql_xcalloc((size_t)body->nkids + 1, sizeof(char *)), **to = dql_xcalloc((size_t)body->nkids + 1, sizeof(char *));
+    s->macro_serial++;
+    for (int i = 0; i < body->nkids; i++) {
+        dql_node *st = body->kids[i];
+        if (st->kind != N_ASSIGN) continue;
+        bool isret = false;
+        for (int r = 0; r < outs->nkids; r++) if (!strcmp(outs->kids[r]->str, st->str)) isret = true;
+        if (isret) continue;
+        from[k] = dql_xstrdup(st->str);
+        char nm[256];
+        snprintf(nm, sizeof nm, "macro_%s_%d_%s", call->str, s->macro_serial, st->str);
+        to[k++] = dql_xstrdup(nm);
+    }
+    rename_refs(body, from, to, k);
+    for (int i = 0; i < k; i++) { free(from[i]); free(to[i]); }
+    free(from); free(to);
+    return expand(s, body, out, depth + 1);
+}
+
+/* Flattens a script: macro calls expanded, IMPORTed files spliced in. */
+static int expand(dql_session *s, dql_node *script, stmt_list *out, int depth)
+{
+    int nerr = 0;
+    for (int i = 0; i < script->nkids; i++) {
+        dql_node *st = script->kids[i];
+        if (st->kind == N_DEFINE_MACRO) {
+            named_set(&s->macros, &s->nmacros, st->str, st);
+            continue;
+        }
+        if (st->kind == N_MACRO_CALL_STMT) { nerr += expand_macro(s, st, out, depth); continue; }
+        if (st->kind == N_IMPORT) {
+            if (depth > 16) { dql_diag(s->errfp, DQL_DIAG_ERROR, &st->sp, "IMPORT nested too deeply"); nerr++; continue; }
+            char err[512];
+            size_t len;
+            char *raw = read_file(st->str, &len, err, sizeof err);
+            if (!raw) { dql_diag(s->errfp, DQL_DIAG_ERROR, &st->sp, "%s", err); nerr++; continue; }
+            char *text = keep_text(s, dql_preprocess(raw, len, &s->params, &len));
+            free(raw);
+            int ne = 0;
+            dql_node *sub = dql_parse(keep_name(s, st->str), text, len, s->errfp, &ne);
+            if (!sub) { nerr += ne ? ne : 1; continue; }
+            keep_ast(s, sub);
+            nerr += expand(s, sub, out, depth + 1);
+            continue;
+        }
+        sl_add(out, st);
+    }
+    return nerr;
+}
+
+/* ------------------------------------------------------------ statements */
+
+typedef enum { A_NONE, A_DUMP, A_STORE, A_DESCRIBE, A_EXPLAIN, A_SQL, A_SHOWSET } action_kind;
+
+typedef struct action {
+    action_kind kind;
+    dql_node *stmt;
+    dql_plan *plan;
+    const dql_storer_def *storer;
+    dql_args args;
+    dql_arena argarena;
+    char *target;
+    bool overwrite;
+    char *describe_name;
+} action;
+
+static const dql_storer_def *default_storer(const char *target)
+{
+    const char *slash = strrchr(target, '/');
+    const char *base = slash ? slash + 1 : target;
+    if (!strchr(base, '.') && !slash) return &dql_storer_sqlite;
+    size_t n = strlen(base);
+    char ext[16] = "";
+    const char *end = base + n;
+    if (n > 3 && !strcmp(end - 3, ".gz")) end -= 3;
+    const char *dot = NULL;
+    for (const char *p = base; p < end; p++) if (*p == '.') dot = p;
+    if (dot && (size_t)(end - dot - 1) < sizeof ext) { memcpy(ext, dot + 1, (size_t)(end - dot - 1)); ext[end - dot - 1] = 0; }
+    for (char *p = ext; *p; p++) if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+    if (!strcmp(ext, "csv")) return &dql_storer_csv;
+    if (!strcmp(ext, "tsv") || !strcmp(ext, "tab")) return &dql_storer_tsv;
+    if (!strcmp(ext, "jsonl") || !strcmp(ext, "ndjson") || !strcmp(ext, "json")) return &dql_storer_jsonl;
+    if (!strcmp(ext, "txt")) return &dql_storer_lines;
+    return NULL;
+}
+
+static void action_free(action *a)
+{
+    dql_plan_unref(a->plan);
+    free(a->args.a);
+    dql_arena_free(&a->argarena);
+    free(a->target);
+    free(a->describe_name);
+}
+
+static void set_alias(dql_session *s, const char *name, dql_plan *p)
+{
+    dql_plan *old = named_set(&s->aliases, &s->naliases, name, p);
+    if (old) dql_plan_unref(old);
+}
+
+/* A SPLIT branch: FILTER by its condition; OTHERWISE: rows no condition accepts. */
+static dql_plan *split_branch(dql_planner *pl, dql_plan *in, dql_node *br, dql_node *split)
+{
+    dql_plan *p = dql_plan_new(P_FILTER, br->sp);
+    p->in = dql_xcalloc(1, sizeof(dql_plan *));
+    p->in[0] = dql_plan_ref(in);
+    p->nin = 1;
+    p->schema = dql_schema_copy(in->schema);
+    p->alias = dql_xstrdup(br->str);
+    dql_scope sc = { in->schema, NULL, pl->sess, pl->errfp, 0, true };
+    if (br->kids[0]) {
+        p->cond = dql_expr_compile(&sc, br->kids[0]);
+    } else {
+        dql_expr **conds = dql_xcalloc((size_t)split->nkids, sizeof(dql_expr *));
+        int n = 0;
+        for (int i = 1; i < split->nkids; i++) {
+            if (!split->kids[i]->kids[0]) continue;
+            dql_expr *c = dql_expr_compile(&sc, split->kids[i]->kids[0]);
+            if (c) conds[n++] = c;
+        }
+        p->cond = dql_expr_none_true(conds, n);
+        free(conds);
+    }
+    pl->nerr += sc.nerr;
+    if (!p->cond || sc.nerr) { dql_plan_unref(p); return NULL; }
+    if (p->cond->type != DQL_T_BOOL && p->cond->type != DQL_T_NULL && p->cond->type != DQL_T_ANY) {
+        dql_diag(pl->errfp, DQL_DIAG_ERROR, &br->sp, "SPLIT needs boolean conditions, not %s", dql_type_name(p->cond->type));
+        pl->nerr++;
+        dql_plan_unref(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Checks one statement; appends what must run to acts. */
+static void check_stmt(dql_session *s, dql_planner *pl, dql_node *st, action **acts, int *nacts)
+{
+    action a;
+    memset(&a, 0, sizeof a);
+    a.stmt = st;
+    dql_arena_init(&a.argarena);
+    char err[512] = "";
+    switch (st->kind) {
+    case N_ASSIGN: {
+        dql_plan *p = dql_plan_rel(pl, st->kids[0], st->str);
+        if (p) {
+            if (!p->alias) p->alias = dql_xstrdup(st->str);
+            set_alias(s, st->str, p);
+        }
+        return;
+    }
+    case N_DUMP: case N_EXPLAIN:
+        a.kind = st->kind == N_DUMP ? A_DUMP : A_EXPLAIN;
+        a.plan = dql_plan_rel(pl, st->kids[0], NULL);
+        if (!a.plan) return;
+        break;
+    case N_DESCRIBE:
+        a.kind = A_DESCRIBE;
+        if (st->kids[0]->kind == N_NAME) {
+            dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "DESCRIBE of a nested alias is not supported; DESCRIBE the relation");
+            pl->nerr++;
+            return;
+        }
+        a.plan = dql_plan_rel(pl, st->kids[0], NULL);
+        if (!a.plan) return;
+        a.describe_name = dql_xstrdup(st->kids[0]->kind == N_REF ? st->kids[0]->str : "_");
+        break;
+    case N_STORE: {
+        a.kind = A_STORE;
+        a.plan = dql_plan_rel(pl, st->kids[0], NULL);
+        if (!a.plan) return;
+        a.target = dql_xstrdup(st->str);
+        bool ow = st->ival != 0;
+        if (!ow) parse_bool(dql_session_get(s, "overwrite"), &ow);
+        a.overwrite = ow;
+        dql_node *fn = st->kids[1];
+        if (fn) {
+            a.storer = dql_storer_find(fn->str);
+            if (!a.storer) {
+                dql_buf b = {0};
+                for (size_t i = 0; dql_storer_at(i); i++) dql_buf_printf(&b, "%s%s", i ? ", " : "", dql_storer_at(i)->name);
+                dql_diag(pl->errfp, DQL_DIAG_ERROR, &fn->sp, "unknown storer '%s' (storers: %s)", fn->str, dql_buf_cstr(&b));
+                dql_buf_free(&b);
+                pl->nerr++;
+                action_free(&a);
+                return;
+            }
+            if (!dql_plan_args(pl, fn, &a.args, &a.argarena)) { action_free(&a); return; }
+        } else {
+            a.storer = default_storer(a.target);
+            if (!a.storer) {
+                dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "cannot tell the format of '%s' from its name: add USING csv(), tsv(), jsonl() or lines(), or give a table name", a.target);
+                pl->nerr++;
+                action_free(&a);
+                return;
+            }
+        }
+        if (dql_session_pending(s, a.target) && !a.overwrite) {
+            dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "'%s' is already written by an earlier STORE of this script (use OVERWRITE)", a.target);
+            pl->nerr++;
+            action_free(&a);
+            return;
+        }
+        dql_store_ctx sc = { a.target, &a.args, a.plan->schema, a.overwrite, s };
+        if (!dql_session_pending(s, a.target) && a.storer->plan(&sc, err, sizeof err) != DQL_OK) {
+            dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "%s", err[0] ? err : "cannot store there");
+            pl->nerr++;
+            action_free(&a);
+            return;
+        }
+        dql_schema *old = named_set(&s->pending, &s->npending, a.target, dql_schema_copy(a.plan->schema));
+        if (old) dql_schema_free(old);
+        break;
+    }
+    case N_SET: {
+        if (!st->str) { a.kind = A_SHOWSET; break; }
+        if (!st->kids || st->nkids == 0 || !st->kids[0]) {
+            const char *v = dql_session_get(s, st->str);
+            fprintf(s->out.fp, "%s = %s\n", st->str, v ? v : "(not set)");
+            return;
+        }
+        dql_node *v = st->kids[0];
+        char buf[64];
+        const char *val = buf;
+        if (v->kind == N_STRING) val = v->str;
+        else if (v->kind == N_INT || v->kind == N_LONG) snprintf(buf, sizeof buf, "%lld", (long long)v->ival);
+        else if (v->kind == N_DOUBLE) snprintf(buf, sizeof buf, "%g", v->dval);
+        else if (v->kind == N_BOOL) snprintf(buf, sizeof buf, "%s", v->ival ? "true" : "false");
+        if (dql_session_set(s, st->str, val, err, sizeof err) != DQL_OK) {
+            dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "%s", err);
+            pl->nerr++;
+        }
+        return;
+    }
+    case N_REGISTER: {
+        const char *path = st->str;
+        size_t pl_ = strlen(path);
+        if (pl_ < 4 || strcmp(path + pl_ - 4, ".lua") != 0) {
+            dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "REGISTER takes a .lua file");
+            pl->nerr++;
+            return;
+        }
+        char nsbuf[256];
+        const char *ns;
+        if (st->nkids && st->kids[0]) ns = st->kids[0]->str;
+        else {
+            const char *b = strrchr(path, '/');
+            b = b ? b + 1 : path;
+            snprintf(nsbuf, sizeof nsbuf, "%.*s", (int)(strlen(b) - 4), b);
+            ns = nsbuf;
+        }
+        lua_State *L = dql_session_lua(s);
+        if (dql_lua_register(L, path, ns, err, sizeof err) != DQL_OK) {
+            dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "%s", err);
+            pl->nerr++;
+        }
+        return;
+    }
+    case N_DEFINE_FN: {
+        dql_node *d = st->kids[0];
+        if (d->kind == N_FUNC && !dql_func_find(d->str) && !strchr(d->str, '.')) {
+            dql_diag(pl->errfp, DQL_DIAG_ERROR, &d->sp, "unknown function '%s'", d->str);
+            pl->nerr++;
+            return;
+        }
+        named_set(&s->defines, &s->ndefines, st->str, d);
+        return;
+    }
+    case N_SPLIT: {
+        dql_plan *in = dql_plan_rel(pl, st->kids[0], NULL);
+        if (!in) return;
+        for (int i = 1; i < st->nkids; i++) {
+            dql_plan *p = split_branch(pl, in, st->kids[i], st);
+            if (p) set_alias(s, st->kids[i]->str, p);
+        }
+        dql_plan_unref(in);
+        return;
+    }
+    case N_SQL_STMT: {
+        dql_node tmp = *st;
+        tmp.kind = N_SQL;
+        a.kind = A_SQL;
+        a.plan = dql_plan_rel(pl, &tmp, NULL);
+        if (!a.plan) return;
+        break;
+    }
+    default:
+        return;
+    }
+    *acts = dql_xrealloc(*acts, sizeof(action) * (size_t)(*nacts + 1));
+    (*acts)[(*nacts)++] = a;
+}
+
+typedef struct print_sink { dql_printer *pr; uint64_t rows; } print_sink;
+
+static dql_status print_batch(void *ud, const dql_batch *b)
+{
+    print_sink *ps = ud;
+    for (int r = 0; r < b->n; r++) dql_printer_row(ps->pr, dql_batch_row((dql_batch *)b, r));
+    ps->rows += (uint64_t)b->n;
+    return DQL_OK;
+}
+
+typedef struct store_sink { const dql_storer_def *sd; void *st; uint64_t rows; } store_sink;
+
+static dql_status store_batch(void *ud, const dql_batch *b)
+{
+    store_sink *ss = ud;
+    ss->rows += (uint64_t)b->n;
+    return ss->sd->write(ss->st, b);
+}
+
+/* Runs one checked action. */
+static dql_status run_action(dql_session *s, action *a)
+{
+    dql_exec ex;
+    exec_init(s, &ex);
+    dql_status st = DQL_OK;
+    switch (a->kind) {
+    case A_DUMP: case A_SQL: {
+        dql_printer *pr = dql_printer_new(&s->out, a->plan->schema);
+        print_sink ps = { pr, 0 };
+        st = dql_engine_run(a->plan, &ex, print_batch, &ps);
+        dql_printer_end(pr);
+        dql_printer_free(pr);
+        fflush(s->out.fp);
+        break;
+    }
+    case A_STORE: {
+        dql_store_ctx sc = { a->target, &a->args, a->plan->schema, a->overwrite, s };
+        store_sink ss = { a->storer, NULL, 0 };
+        st = a->storer->open(&sc, &ex, &ss.st);
+        if (st == DQL_OK) {
+            st = dql_engine_run(a->plan, &ex, store_batch, &ss);
+            if (st == DQL_OK) st = a->storer->commit(ss.st);
+            else a->storer->abort(ss.st);
+        }
+        break;
+    }
+    case A_DESCRIBE: {
+        dql_buf b = {0};
+        dql_schema_format(&b, a->plan->schema);
+        fprintf(s->out.fp, "%s: {%s}\n", a->describe_name, dql_buf_cstr(&b));
+        dql_buf_free(&b);
+        break;
+    }
+    case A_EXPLAIN: {
+        dql_buf b = {0};
+        dql_plan_explain(&b, a->plan, 0);
+        fputs(dql_buf_cstr(&b), s->out.fp);
+        dql_buf_free(&b);
+        break;
+    }
+    case A_SHOWSET:
+        for (int i = 0; i < s->nset; i++) fprintf(s->out.fp, "%s = %s\n", s->skey[i], s->sval[i]);
+        break;
+    default: break;
+    }
+    if (st == DQL_ERR_INTERRUPT || (st != DQL_OK && dql_exec_interrupted(&ex))) {
+        fprintf(s->errfp, "interrupted\n");
+        st = DQL_ERR_INTERRUPT;
+    } else if (st != DQL_OK) {
+        const dql_plan *fp = dql_engine_failed_plan(&ex);
+        const dql_span *sp = fp ? &fp->sp : &a->stmt->sp;
+        const char *what = fp ? (fp->kind == P_HASHAGG ? (fp->distinct ? "DISTINCT" : "GROUP") : dql_plan_kind_name(fp->kind))
+                              : (a->kind == A_STORE ? "STORE" : "DUMP");
+        if (a->kind == A_STORE && !fp) sp = &a->stmt->sp;
+        if (fp && fp->alias) dql_diag(s->errfp, DQL_DIAG_ERROR, sp, "%s %s: %s", what, fp->alias, ex.errmsg ? ex.errmsg : dql_status_str(st));
+        else dql_diag(s->errfp, DQL_DIAG_ERROR, sp, "%s: %s", what, ex.errmsg ? ex.errmsg : dql_status_str(st));
+    }
+    print_warnings(s, &ex, &a->stmt->sp);
+    exec_done(&ex);
+    return st;
+}
+
+dql_status dql_session_exec(dql_session *s, const char *file, const char *text, int flags)
+{
+    size_t len;
+    char *pre = keep_text(s, dql_preprocess(text, strlen(text), &s->params, &len));
+    const char *fname = keep_name(s, file ? file : "-");
+    int nerr = 0;
+    dql_node *script = dql_parse(fname, pre, len, s->errfp, &nerr);
+    if (!script) return DQL_ERR_PARSE;
+    keep_ast(s, script);
+    stmt_list sl = {0};
+    nerr = expand(s, script, &sl, 0);
+    dql_planner pl = { s, s->errfp, nerr };
+    action *acts = NULL;
+    int nacts = 0;
+    for (int i = 0; i < sl.n; i++) check_stmt(s, &pl, sl.v[i], &acts, &nacts);
+    free(sl.v);
+    dql_status result = DQL_OK;
+    if (pl.nerr) result = DQL_ERR_CHECK;
+    else if (!(flags & DQL_RUN_CHECK_ONLY)) {
+        for (int i = 0; i < nacts; i++) {
+            s->intr = 0;
+            dql_status st = run_action(s, &acts[i]);
+            if (st != DQL_OK && result == DQL_OK) result = st;
+            if (st == DQL_ERR_INTERRUPT) break;
+            if (st != DQL_OK && (flags & DQL_RUN_BAIL)) break;
+        }
+    }
+    for (int i = 0; i < nacts; i++) action_free(&acts[i]);
+    free(acts);
+    for (int i = 0; i < s->npending; i++) { free(s->pending[i].name); dql_schema_free(s->pending[i].v); }
+    s->npending = 0;
+    return result;
+}
+
+/* ------------------------------------------------------------ cursors */
+
+struct dql_cursor {
+    dql_exec ex;
+    dql_op *root;
+    const dql_batch *b;
+    int pos;
+    dql_plan *plan;
+};
+
+dql_status dql_session_cursor(dql_session *s, const char *alias, dql_cursor **out, char *err, size_t errlen)
+{
+    dql_plan *p = dql_session_alias(s, alias);
+    if (!p) { snprintf(err, errlen, "unknown alias '%s'", alias); return DQL_ERR_CHECK; }
+    dql_cursor *c = dql_xcalloc(1, sizeof *c);
+    exec_init(s, &c->ex);
+    c->plan = dql_plan_ref(p);
+    dql_status st = dql_engine_open(p, &c->ex, &c->root);
+    if (st != DQL_OK) {
+        snprintf(err, errlen, "%s", c->ex.errmsg ? c->ex.errmsg : dql_status_str(st));
+        dql_cursor_close(c);
+        return st;
+    }
+    *out = c;
+    return DQL_OK;
+}
+
+const dql_schema *dql_cursor_schema(dql_cursor *c) { return c->plan->schema; }
+
+dql_status dql_cursor_next(dql_cursor *c, const dql_value **row)
+{
+    while (!c->b || c->pos >= c->b->n) {
+        dql_status st = dql_engine_next(c->root, &c->b);
+        if (st != DQL_OK) return st;
+        c->pos = 0;
+    }
+    *row = dql_batch_row((dql_batch *)c->b, c->pos++);
+    return DQL_OK;
+}
+
+void dql_cursor_close(dql_cursor *c)
+{
+    if (!c) return;
+    if (c->root) dql_engine_close(c->root);
+    dql_plan_unref(c->plan);
+    exec_done(&c->ex);
+    free(c);
+}

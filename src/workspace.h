@@ -1,0 +1,28 @@
+/* workspace.h — the SQLite workspace: opening the database, dql schemas kept
+ * beside the tables (so domain, ip, datetime, bag and map columns come back
+ * typed), atomic STORE, LOAD of tables, and the SQL '...' escape. */
+#ifndef DQL_WORKSPACE_H
+#define DQL_WORKSPACE_H
+
+#include "dql.h"
+#include "exec.h"
+#include "session.h"
+
+/* Opens (creating if needed) a workspace database, WAL mode, with the
+ * metadata table _dql_schema(tbl TEXT PRIMARY KEY, schema TEXT). */
+dql_status dql_ws_open(const char *path, sqlite3 **db, char *err, size_t errlen);
+void dql_ws_close(sqlite3 *db);
+/* True if a table (or view) of that name exists. */
+bool dql_ws_table_exists(sqlite3 *db, const char *name);
+/* The dql schema of a table: from _dql_schema when STOREd by dql, else
+ * from SQLite's declared column types. NULL with err when no such table. */
+dql_schema *dql_ws_table_schema(sqlite3 *db, const char *name, char *err, size_t errlen);
+/* Schema of the result of a SQL query (prepare, column decltypes). */
+dql_schema *dql_ws_query_schema(sqlite3 *db, const char *sql, char *err, size_t errlen);
+/* Names of tables created by dql or the user (for .tables), NULL-terminated; free with dql_paths_free. */
+char **dql_ws_tables(sqlite3 *db);
+
+/* The SQL '...' escape as a loader: path is the query text. */
+extern const dql_loader_def dql_loader_sqlquery;
+
+#endif

@@ -1,0 +1,59 @@
+#!/bin/sh
+# run-example.sh — runs one example script (examples/*.dql) for `make check`
+# and compares its standard output with the examples/NAME.out beside it.
+#
+# The script runs with the examples directory as working directory (so its
+# relative data paths work), a workspace database in a temporary directory,
+# HOME pointing there too, and csv output (`--mode csv`). It must exit 0.
+# On a mismatch the diff (expected, actual) is printed and the test fails.
+# To (re)create the expected output: run the command shown on failure with
+# `> examples/NAME.out` and review it.
+#
+# Environment (from Makefile.am): DQL, the binary (or a valgrind wrapper).
+# Usage: run-example.sh examples/NAME.dql
+set -u
+if [ $# -ne 1 ]; then
+    echo "usage: $0 examples/NAME.dql" >&2
+    exit 99
+fi
+script=$1
+DQL=${DQL:-$(pwd)/dql}
+if [ ! -x "$DQL" ]; then
+    echo "run-example.sh: $DQL is not built" >&2
+    exit 99
+fi
+case $script in
+    /*) ;;
+    *) script=$(pwd)/$script ;;
+esac
+dir=$(cd "$(dirname "$script")" && pwd) || exit 99
+name=$(basename "$script" .dql)
+expected=$dir/$name.out
+if [ ! -f "$expected" ]; then
+    echo "run-example.sh: no expected output $expected" >&2
+    exit 1
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dql-example.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+HOME=$tmp; export HOME
+
+cd "$dir" || exit 99
+echo "cd $dir && $DQL --db $tmp/dql.db --mode csv -f $name.dql"
+"$DQL" --db "$tmp/dql.db" --mode csv -f "$name.dql" > "$tmp/stdout" 2> "$tmp/stderr"
+rc=$?
+if [ $rc -ne 0 ]; then
+    echo "FAIL: exit status $rc (expected 0); stderr:"
+    cat "$tmp/stderr"
+    exit 1
+fi
+if ! cmp -s "$expected" "$tmp/stdout"; then
+    echo "FAIL: output differs from $expected (- expected, + actual):"
+    diff -u "$expected" "$tmp/stdout" | sed '1,2d'
+    if [ -s "$tmp/stderr" ]; then
+        echo "stderr:"
+        cat "$tmp/stderr"
+    fi
+    exit 1
+fi
+exit 0
