@@ -489,7 +489,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, dql_lexer *lx, dql_nod
         dql_buf_printf(&b, "unexpected %s", yysymbol_name(tok));
         if (tok == YYSYMBOL_IDENT || tok == YYSYMBOL_INTEGER || tok == YYSYMBOL_DOUBLE ||
             tok == YYSYMBOL_STRING || tok == YYSYMBOL_LONGINT)
-            dql_buf_printf(&b, " %.*s", (int)n, loc->src + loc->start);
+            dql_buf_printf(&b, " '%.*s'", (int)n, loc->src + loc->start);
     }
     if (nexp > 0 && nexp <= 5) {
         for (int i = 0; i < nexp; i++)

@@ -247,13 +247,13 @@ static dql_status stream_open(dql_op *op)
     s->pid = -1;
     int argc;
     char **argv = split_command(op->plan->command, &argc);
-    if (argc == 0) { free(argv); return dql_exec_error(op->ex, "STREAM: empty command"); }
+    if (argc == 0) { free(argv); return dql_exec_error(op->ex, "empty command"); }
     s->argv0 = dql_xstrdup(argv[0]);
     int pin[2], pout[2], perr[2];
     if (pipe(pin) || pipe(pout) || pipe(perr)) {
         for (int i = 0; i < argc; i++) free(argv[i]);
         free(argv);
-        return dql_exec_error_st(op->ex, DQL_ERR_IO, "STREAM: pipe: %s", strerror(errno));
+        return dql_exec_error_st(op->ex, DQL_ERR_IO, "pipe: %s", strerror(errno));
     }
     pid_t pid = fork();
     if (pid == 0) {
@@ -271,7 +271,7 @@ static dql_status stream_open(dql_op *op)
     close(pin[0]); close(pout[1]); close(perr[1]);
     if (pid < 0) {
         close(pin[1]); close(pout[0]); close(perr[0]);
-        return dql_exec_error_st(op->ex, DQL_ERR_IO, "STREAM: fork: %s", strerror(errno));
+        return dql_exec_error_st(op->ex, DQL_ERR_IO, "fork: %s", strerror(errno));
     }
     s->pid = pid;
     s->in_fd = pin[1]; s->out_fd = pout[0]; s->err_fd = perr[0];
@@ -407,10 +407,10 @@ static dql_status stream_next(dql_op *op, dql_batch **out)
         if (!s->err_done) { ierr = np; pf[np].fd = s->err_fd; pf[np].events = POLLIN; np++; }
         int timeout = 200;
         int rc = poll(pf, (nfds_t)np, timeout);
-        if (rc < 0 && errno != EINTR) return dql_exec_error_st(op->ex, DQL_ERR_IO, "STREAM: poll: %s", strerror(errno));
+        if (rc < 0 && errno != EINTR) return dql_exec_error_st(op->ex, DQL_ERR_IO, "poll: %s", strerror(errno));
         if (s->deadline_us && now_us() > s->deadline_us) {
             stream_kill(s);
-            return dql_exec_error(op->ex, "STREAM: command '%s' timed out (SET stream.timeout)", s->argv0);
+            return dql_exec_error(op->ex, "command '%s' timed out (SET stream.timeout)", s->argv0);
         }
         if (rc <= 0) continue;
         if (iin >= 0 && (pf[iin].revents & (POLLOUT | POLLERR | POLLHUP))) {
@@ -450,9 +450,9 @@ static dql_status stream_next(dql_op *op, dql_batch **out)
                 const char *last = strrchr(tail, '\n');
                 last = last ? last + 1 : tail;
                 if (WIFEXITED(status))
-                    return dql_exec_error(op->ex, "STREAM: command '%s' exited with status %d%s%s", s->argv0,
+                    return dql_exec_error(op->ex, "command '%s' exited with status %d%s%s", s->argv0,
                                           WEXITSTATUS(status), *last ? ": " : "", last);
-                return dql_exec_error(op->ex, "STREAM: command '%s' was killed by signal %d", s->argv0, WTERMSIG(status));
+                return dql_exec_error(op->ex, "command '%s' was killed by signal %d", s->argv0, WTERMSIG(status));
             }
         }
         return DQL_EOF;

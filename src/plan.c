@@ -197,7 +197,10 @@ static dql_plan *plan_load(dql_planner *pl, const dql_node *n, const char *path,
     dql_load_ctx lc = { p->path, &p->args, p->declared, pl->sess };
     char err[512] = "";
     dql_schema *s = NULL;
-    if (ld->plan(&lc, &s, err, sizeof err) != DQL_OK || !s) {
+    if (forced) dql_session_shadow_begin(pl->sess);
+    dql_status lst = ld->plan(&lc, &s, err, sizeof err);
+    if (forced) dql_session_shadow_end(pl->sess);
+    if (lst != DQL_OK || !s) {
         perr(pl, &n->sp, "%s", err[0] ? err : "cannot load");
         dql_plan_unref(p);
         return NULL;
@@ -622,6 +625,7 @@ dql_plan *dql_plan_rel(dql_planner *pl, const dql_node *n, const char *alias)
     switch (n->kind) {
     case N_REF: {
         p = dql_session_alias(pl->sess, n->str);
+        if (!p && dql_session_alias_failed(pl->sess, n->str)) { pl->nerr++; return NULL; }
         if (!p) {
             perr(pl, &n->sp, "unknown alias '%s'", n->str);
             return NULL;

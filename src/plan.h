@@ -131,3 +131,8 @@ dql_plan *dql_session_alias(dql_session *s, const char *name);
 /* Pending outputs: tables or files a STORE earlier in the script will create. */
 const dql_schema *dql_session_pending(dql_session *s, const char *name);
 const dql_node *dql_session_define_lookup(dql_session *s, const char *name);
+/* Around plan-time SQL checks: shadows the tables pending STOREs will create. */
+void dql_session_shadow_begin(dql_session *s);
+void dql_session_shadow_end(dql_session *s);
+/* Marks an alias whose definition failed: later uses report nothing more. */
+bool dql_session_alias_failed(dql_session *s, const char *name);

@@ -19,6 +19,7 @@
 #include "lua_host.h"
 
 typedef struct named { char *name; void *v; } named;
+static void clear_failed(dql_session *s);
 
 struct dql_session {
     char **skey, **sval;
@@ -28,6 +29,7 @@ struct dql_session {
     named *defines; int ndefines;     /* N_FUNC or N_STRING nodes (owned copies of the tree stay in asts) */
     named *macros; int nmacros;       /* N_DEFINE_MACRO nodes */
     named *pending; int npending;     /* outputs a STORE of the current script will create: schema */
+    named *failed; int nfailed;       /* aliases whose definition failed the check (value unused) */
     dql_node **asts; int nasts;
     char **texts; int ntexts;
     sqlite3 *db;
@@ -105,6 +107,8 @@ void dql_session_free(dql_session *s)
     free(s->macros);
     for (int i = 0; i < s->npending; i++) { free(s->pending[i].name); dql_schema_free(s->pending[i].v); }
     free(s->pending);
+    clear_failed(s);
+    free(s->failed);
     if (s->L) dql_lua_free(s->L);
     for (int i = 0; i < s->nasts; i++) dql_node_free(s->asts[i]);
     free(s->asts);
@@ -230,6 +234,37 @@ dql_plan *dql_session_alias(dql_session *s, const char *name) { return named_get
 const dql_schema *dql_session_pending(dql_session *s, const char *name) { return named_get(s->pending, s->npending, name); }
 
 const dql_node *dql_session_define_lookup(dql_session *s, const char *name) { return named_get(s->defines, s->ndefines, name); }
+
+bool dql_session_alias_failed(dql_session *s, const char *name)
+{
+    for (int i = 0; i < s->nfailed; i++) if (!strcmp(s->failed[i].name, name)) return true;
+    return false;
+}
+
+static void clear_failed(dql_session *s)
+{
+    for (int i = 0; i < s->nfailed; i++) free(s->failed[i].name);
+    s->nfailed = 0;
+}
+
+void dql_session_shadow_begin(dql_session *s)
+{
+    char err[256];
+    sqlite3 *db = dql_session_db(s, err, sizeof err);
+    if (!db) return;
+    sqlite3_exec(db, "SAVEPOINT dql_shadow", NULL, NULL, NULL);
+    for (int i = 0; i < s->npending; i++) {
+        const char *n = s->pending[i].name;
+        if (strchr(n, '/') || strchr(n, '.')) continue;
+        dql_ws_shadow_table(db, n, s->pending[i].v, err, sizeof err);
+    }
+}
+
+void dql_session_shadow_end(dql_session *s)
+{
+    if (!s->db) return;
+    sqlite3_exec(s->db, "ROLLBACK TO dql_shadow; RELEASE dql_shadow", NULL, NULL, NULL);
+}
 
 /* ------------------------------------------------------------ exec context */
 
@@ -582,6 +617,11 @@ static void check_stmt(dql_session *s, dql_planner *pl, dql_node *st, action **a
         if (p) {
             if (!p->alias) p->alias = dql_xstrdup(st->str);
             set_alias(s, st->str, p);
+        } else {
+            /* later uses of the alias report nothing more */
+            named_set(&s->failed, &s->nfailed, st->str, NULL);
+            dql_plan *old = named_set(&s->aliases, &s->naliases, st->str, NULL);
+            if (old) dql_plan_unref(old);
         }
         return;
     }
@@ -840,6 +880,7 @@ dql_status dql_session_exec(dql_session *s, const char *file, const char *text, 
     free(acts);
     for (int i = 0; i < s->npending; i++) { free(s->pending[i].name); dql_schema_free(s->pending[i].v); }
     s->npending = 0;
+    clear_failed(s);
     return result;
 }
 

@@ -1443,3 +1443,32 @@ const dql_storer_def dql_storer_sqlite = {
     .commit = sqlite_store_commit,
     .abort = sqlite_store_abort,
 };
+
+/* ------------------------------------------------------- plan-time shadows */
+
+dql_status dql_ws_shadow_table(sqlite3 *db, const char *name, const dql_schema *s, char *err, size_t errlen)
+{
+    dql_buf b = {0};
+    char **cols = sql_colnames(s);
+    dql_buf_puts(&b, "CREATE TEMP TABLE ");
+    qident(&b, name);
+    dql_buf_puts(&b, " (");
+    for (int i = 0; i < s->n; i++) {
+        if (i) dql_buf_puts(&b, ", ");
+        qident(&b, cols[i]);
+        const char *d = sql_decl[s->f[i].type];
+        if (d && *d) dql_buf_printf(&b, " %s", d);
+    }
+    if (s->n == 0) dql_buf_puts(&b, "dummy");
+    dql_buf_puts(&b, ")");
+    free_names(cols);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, dql_buf_cstr(&b), NULL, NULL, &msg);
+    dql_buf_free(&b);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return DQL_ERR_SQL;
+    }
+    return DQL_OK;
+}

@@ -25,4 +25,10 @@ char **dql_ws_tables(sqlite3 *db);
 /* The SQL '...' escape as a loader: path is the query text. */
 extern const dql_loader_def dql_loader_sqlquery;
 
+/* Creates an empty TEMP table shadowing name with the columns a STORE of
+ * schema s would create: lets the planner check SQL '...' that reads a table
+ * an earlier STORE of the same script will write. Callers wrap it in a
+ * SAVEPOINT and roll back. */
+dql_status dql_ws_shadow_table(sqlite3 *db, const char *name, const dql_schema *s, char *err, size_t errlen);
+
 #endif
