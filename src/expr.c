@@ -749,10 +749,7 @@ static dql_expr *compile_call(dql_scope *sc, const dql_node *n)
             return NULL;
         }
     }
-    {
-        char *lower = dql_xstrdup(fd->name);
-        e->name = lower;
-    }
+    /* like Pig, a call's result has no field name until AS gives one */
     return e;
 }
 

@@ -399,7 +399,7 @@ static dql_type bag_field(const dql_field *a, const dql_schema **fsub, char *err
     if (a->type == DQL_T_ANY || a->type == DQL_T_NULL)
         return DQL_T_ANY;
     if (a->type != DQL_T_BAG) {
-        snprintf(err, errlen, "expects a bag, not a %s", dql_type_name(a->type));
+        snprintf(err, errlen, "expects a bag, not %s", dql_type_name(a->type));
         return DQL_T__COUNT;
     }
     if (!a->sub || a->sub->n == 0)
@@ -458,7 +458,7 @@ static dql_type tc_top(int argc, const dql_field *args, dql_schema **sub, char *
     for (int i = 0; i < 2; i++)
         if (!dql_type_is_numeric(args[i].type) && args[i].type != DQL_T_ANY &&
             args[i].type != DQL_T_BYTEARRAY && args[i].type != DQL_T_NULL) {
-            snprintf(err, errlen, "argument %d must be an integer, not a %s", i + 1, dql_type_name(args[i].type));
+            snprintf(err, errlen, "argument %d must be an integer, not %s", i + 1, dql_type_name(args[i].type));
             return DQL_T__COUNT;
         }
     const dql_schema *fs;
@@ -477,7 +477,7 @@ static dql_type tc_isempty(int argc, const dql_field *args, dql_schema **sub, ch
 {
     dql_type t = args[0].type;
     if (t != DQL_T_BAG && t != DQL_T_MAP && t != DQL_T_ANY && t != DQL_T_NULL) {
-        snprintf(err, errlen, "expects a bag or a map, not a %s", dql_type_name(t));
+        snprintf(err, errlen, "expects a bag or a map, not %s", dql_type_name(t));
         return DQL_T__COUNT;
     }
     return DQL_T_BOOL;

@@ -234,7 +234,7 @@ static bool tc_names(int argc, const dql_field *args, char *err, size_t errlen)
     for (int i = 0; i < argc; i++) {
         dql_type t = args[i].type;
         if (is_container_type(t) || dql_type_is_numeric(t) || t == DQL_T_IP || t == DQL_T_CIDR || t == DQL_T_DATETIME || t == DQL_T_BOOL) {
-            snprintf(err, errlen, "argument %d must be a domain or chararray, not a %s", i + 1, dql_type_name(t));
+            snprintf(err, errlen, "argument %d must be a domain or chararray, not %s", i + 1, dql_type_name(t));
             return false;
         }
     }
@@ -255,7 +255,7 @@ static dql_type tc_label(int argc, const dql_field *args, dql_schema **sub, char
     if (!tc_names(1, args, err, errlen)) return DQL_T__COUNT;
     dql_type t = args[1].type;
     if (t != DQL_T_INT && t != DQL_T_LONG && t != DQL_T_ANY && t != DQL_T_NULL && t != DQL_T_BYTEARRAY) {
-        snprintf(err, errlen, "argument 2 must be an integer, not a %s", dql_type_name(t));
+        snprintf(err, errlen, "argument 2 must be an integer, not %s", dql_type_name(t));
         return DQL_T__COUNT;
     }
     return DQL_T_CHARARRAY;

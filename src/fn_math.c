@@ -212,7 +212,7 @@ static dql_type tc_num_arg(int argc, const dql_field *args, char *err, size_t er
     for (int i = 0; i < argc; i++) {
         dql_type t = args[i].type;
         if (!dql_type_is_numeric(t) && t != DQL_T_BYTEARRAY && t != DQL_T_ANY && t != DQL_T_NULL) {
-            snprintf(err, errlen, "argument %d must be a number, not a %s", i + 1, dql_type_name(t));
+            snprintf(err, errlen, "argument %d must be a number, not %s", i + 1, dql_type_name(t));
             return DQL_T__COUNT;
         }
     }

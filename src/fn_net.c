@@ -145,7 +145,7 @@ static dql_status in_cidr_prepare(int argc, const dql_value *argv, const bool *c
             snprintf(err, errlen, "'%.*s' is not a network (expected a cidr such as 10.0.0.0/8)",
                      (int)(argv[1].len > 100 ? 100 : argv[1].len), argv[1].u.s);
         else
-            snprintf(err, errlen, "the network must be a cidr or chararray, not a %s",
+            snprintf(err, errlen, "the network must be a cidr or chararray, not %s",
                      dql_type_name((dql_type)argv[1].type));
         free(st);
         return DQL_ERR_CHECK;
@@ -193,7 +193,7 @@ static dql_status fn_reverse_name(dql_fnctx *cx, int argc, const dql_value *argv
     if (r == 0)
         return DQL_OK;
     if (r < 0)
-        return fn_warn(cx, "REVERSE_NAME: bad address", "the argument is not an address");
+        return fn_warn(cx, "REVERSE_NAME: bad address", "'%.*s' is not an address", SHOWN(argv[0]));
     static const char hex[] = "0123456789abcdef";
     char *p;
     size_t n;
@@ -255,7 +255,7 @@ static bool tc_addr(const dql_field *a, int i, bool net_ok, char *err, size_t er
     if (t == DQL_T_IP || t == DQL_T_CHARARRAY || t == DQL_T_BYTEARRAY || t == DQL_T_ANY ||
         t == DQL_T_NULL || (net_ok && t == DQL_T_CIDR))
         return true;
-    snprintf(err, errlen, "argument %d must be %s or chararray, not a %s", i + 1,
+    snprintf(err, errlen, "argument %d must be %s or chararray, not %s", i + 1,
              net_ok ? "a cidr, an ip" : "an ip", dql_type_name(t));
     return false;
 }

@@ -800,7 +800,7 @@ static bool tc_atoms(int argc, const dql_field *args, char *err, size_t errlen)
 {
     for (int i = 0; i < argc; i++)
         if (tc_container(args[i].type)) {
-            snprintf(err, errlen, "argument %d must be an atom, not a %s", i + 1, dql_type_name(args[i].type));
+            snprintf(err, errlen, "argument %d must be an atom, not %s", i + 1, dql_type_name(args[i].type));
             return false;
         }
     return true;
@@ -811,6 +811,20 @@ static dql_type tc_chararray(int argc, const dql_field *args, dql_schema **sub, 
     return tc_atoms(argc, args, err, errlen) ? DQL_T_CHARARRAY : DQL_T__COUNT;
 }
 
+/* Arguments from..argc-1 (positions, indexes, limits) must be integers (or
+ * of a type only known at run time). */
+static bool tc_ints_from(int from, int argc, const dql_field *args, char *err, size_t errlen)
+{
+    for (int i = from; i < argc; i++) {
+        dql_type t = args[i].type;
+        if (t != DQL_T_INT && t != DQL_T_LONG && t != DQL_T_BYTEARRAY && t != DQL_T_ANY && t != DQL_T_NULL) {
+            snprintf(err, errlen, "argument %d must be an integer, not %s", i + 1, dql_type_name(t));
+            return false;
+        }
+    }
+    return true;
+}
+
 /* TRIM and SUBSTRING keep bytearray input as bytearray. */
 static dql_type tc_same_text(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
 {
@@ -818,9 +832,30 @@ static dql_type tc_same_text(int argc, const dql_field *args, dql_schema **sub, 
     return args[0].type == DQL_T_BYTEARRAY ? DQL_T_BYTEARRAY : DQL_T_CHARARRAY;
 }
 
+/* SUBSTRING(s, start[, stop]): the positions are integers. */
+static dql_type tc_substring(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    if (!tc_ints_from(1, argc, args, err, errlen)) return DQL_T__COUNT;
+    return tc_same_text(argc, args, sub, err, errlen);
+}
+
+/* REGEX_EXTRACT(s, regex, index): the group index is an integer. */
+static dql_type tc_regex_extract(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    if (!tc_atoms(argc, args, err, errlen) || !tc_ints_from(2, argc, args, err, errlen)) return DQL_T__COUNT;
+    return DQL_T_CHARARRAY;
+}
+
 static dql_type tc_int(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
 {
     return tc_atoms(argc, args, err, errlen) ? DQL_T_INT : DQL_T__COUNT;
+}
+
+/* INDEXOF(s, needle[, from]): from is an integer. */
+static dql_type tc_indexof(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    if (!tc_ints_from(2, argc, args, err, errlen)) return DQL_T__COUNT;
+    return tc_int(argc, args, sub, err, errlen);
 }
 
 static dql_type tc_bool(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
@@ -836,6 +871,13 @@ static dql_type tc_double(int argc, const dql_field *args, dql_schema **sub, cha
 static dql_type tc_tuple(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
 {
     return tc_atoms(argc, args, err, errlen) ? DQL_T_TUPLE : DQL_T__COUNT;
+}
+
+/* STRSPLIT(s, regex[, limit]): the limit is an integer. */
+static dql_type tc_strsplit(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
+{
+    if (!tc_ints_from(2, argc, args, err, errlen)) return DQL_T__COUNT;
+    return tc_tuple(argc, args, sub, err, errlen);
 }
 
 static dql_type tc_tokenize(int argc, const dql_field *args, dql_schema **sub, char *err, size_t errlen)
@@ -867,17 +909,17 @@ const dql_func_def dql_fn_string[] = {
         "s without leading white space"),
     STR("RTRIM", 1, 1, DQL_T_CHARARRAY, tc_same_text, fn_rtrim, "RTRIM(s)",
         "s without trailing white space"),
-    STR("SUBSTRING", 2, 3, DQL_T_CHARARRAY, tc_same_text, fn_substring, "SUBSTRING(s, start[, stop])",
+    STR("SUBSTRING", 2, 3, DQL_T_CHARARRAY, tc_substring, fn_substring, "SUBSTRING(s, start[, stop])",
         "characters start (0-based) up to stop (exclusive), clamped to the string"),
     STR("CONCAT", 1, -1, DQL_T_CHARARRAY, tc_chararray, fn_concat, "CONCAT(a, b, ...)",
         "the arguments joined; null if any is null"),
     RX("REPLACE", 3, 3, DQL_T_CHARARRAY, tc_chararray, fn_replace, "REPLACE(s, regex, replacement)",
        "every match of the regex replaced (\\1 or $1 inserts a group)"),
-    RX("STRSPLIT", 2, 3, DQL_T_TUPLE, tc_tuple, fn_strsplit, "STRSPLIT(s, regex[, limit])",
+    RX("STRSPLIT", 2, 3, DQL_T_TUPLE, tc_strsplit, fn_strsplit, "STRSPLIT(s, regex[, limit])",
        "s split around matches of the regex, as a tuple"),
     STR("TOKENIZE", 1, 2, DQL_T_BAG, tc_tokenize, fn_tokenize, "TOKENIZE(s[, delims])",
         "a bag of the words of s (default delimiters: space \" , ( ) *)"),
-    RX("REGEX_EXTRACT", 3, 3, DQL_T_CHARARRAY, tc_chararray, fn_regex_extract,
+    RX("REGEX_EXTRACT", 3, 3, DQL_T_CHARARRAY, tc_regex_extract, fn_regex_extract,
        "REGEX_EXTRACT(s, regex, index)", "group index of the first match of the regex (0: whole match)"),
     RX("REGEX_EXTRACT_ALL", 2, 2, DQL_T_TUPLE, tc_tuple, fn_regex_extract_all,
        "REGEX_EXTRACT_ALL(s, regex)", "a tuple of all groups when the regex matches the whole string"),
@@ -885,7 +927,7 @@ const dql_func_def dql_fn_string[] = {
         "characters of a chararray, bytes of a bytearray, elements of a bag, map or tuple; 1 otherwise"),
     STR("LENGTH", 1, 1, DQL_T_LONG, NULL, fn_size, "LENGTH(s)",
         "characters (code points) of a chararray; the same as SIZE"),
-    STR("INDEXOF", 2, 3, DQL_T_INT, tc_int, fn_indexof, "INDEXOF(s, needle[, from])",
+    STR("INDEXOF", 2, 3, DQL_T_INT, tc_indexof, fn_indexof, "INDEXOF(s, needle[, from])",
         "position of the first needle at or after from, -1 if none"),
     STR("LAST_INDEX_OF", 2, 2, DQL_T_INT, tc_int, fn_last_index_of, "LAST_INDEX_OF(s, needle)",
         "position of the last needle, -1 if none"),

@@ -300,7 +300,7 @@ static bool tc_dt(const dql_field *a, int i, char *err, size_t errlen)
     dql_type t = a->type;
     if (t == DQL_T_DATETIME || t == DQL_T_CHARARRAY || t == DQL_T_BYTEARRAY || t == DQL_T_ANY || t == DQL_T_NULL)
         return true;
-    snprintf(err, errlen, "argument %d must be a datetime, not a %s", i + 1, dql_type_name(t));
+    snprintf(err, errlen, "argument %d must be a datetime, not %s", i + 1, dql_type_name(t));
     return false;
 }
 
@@ -309,7 +309,7 @@ static bool tc_text(const dql_field *a, int i, char *err, size_t errlen)
     dql_type t = a->type;
     if (t == DQL_T_CHARARRAY || t == DQL_T_BYTEARRAY || t == DQL_T_ANY || t == DQL_T_NULL)
         return true;
-    snprintf(err, errlen, "argument %d must be a chararray, not a %s", i + 1, dql_type_name(t));
+    snprintf(err, errlen, "argument %d must be a chararray, not %s", i + 1, dql_type_name(t));
     return false;
 }
 
@@ -338,7 +338,7 @@ static dql_type tc_from_unix(int argc, const dql_field *args, dql_schema **sub, 
     dql_type t = args[0].type;
     if (dql_type_is_numeric(t) || t == DQL_T_BYTEARRAY || t == DQL_T_ANY || t == DQL_T_NULL)
         return DQL_T_DATETIME;
-    snprintf(err, errlen, "argument 1 must be a number of seconds, not a %s", dql_type_name(t));
+    snprintf(err, errlen, "argument 1 must be a number of seconds, not %s", dql_type_name(t));
     return DQL_T__COUNT;
 }
 

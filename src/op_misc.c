@@ -227,7 +227,11 @@ static char **split_command(const char *cmd, int *argc)
             if (*p == '\'') { p++; while (*p && *p != '\'') dql_buf_putc(&w, *p++); if (*p) p++; }
             else if (*p == '"') {
                 p++;
-                while (*p && *p != '"') { if (*p == '\\' && p[1]) p++; dql_buf_putc(&w, *p++); }
+                while (*p && *p != '"') {
+                    /* as in sh: inside "...", a backslash escapes only $ ` " \ */
+                    if (*p == '\\' && p[1] && strchr("$`\"\\", p[1])) p++;
+                    dql_buf_putc(&w, *p++);
+                }
                 if (*p) p++;
             } else if (*p == '\\' && p[1]) { p++; dql_buf_putc(&w, *p++); }
             else dql_buf_putc(&w, *p++);

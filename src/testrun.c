@@ -92,7 +92,8 @@ static bool run_case(const tcase *tc, const char *srcdir, const char *shared, co
         dql_buf text = {0};
         for (int l = 0; l < run->line; l++) dql_buf_putc(&text, '\n');
         dql_buf_put(&text, run->body.p ? run->body.p : "", run->body.len);
-        dql_status st = dql_shell_script(s, file, dql_buf_cstr(&text), 0);
+        const char *base = strrchr(file, '/');
+        dql_status st = dql_shell_script(s, base ? base + 1 : file, dql_buf_cstr(&text), 0);
         dql_buf_free(&text);
         if (dql_session_out(s)->fp != out) { fclose(dql_session_out(s)->fp); dql_session_out(s)->fp = out; }
         dql_session_free(s);
