@@ -30,6 +30,7 @@ typedef struct dql_exec {
     dql_warn_kind *warns;
     int nwarns, capwarns;
     char *errmsg;                        /* set by dql_exec_error; owned */
+    uint64_t spill_runs;                 /* run files the sorters wrote (SET stats) */
 } dql_exec;
 
 /* Records a runtime error ("LOAD (alias d): file 'x' record 3: ...") and

@@ -208,7 +208,13 @@ int dql_yylex(DQL_YYSTYPE *lval, DQL_YYLTYPE *lloc, dql_lexer *lx)
     int tok;
 again:
     if (!skip_space(lx) || lx->pos >= lx->len) {
+        /* end of input is reported just after the last token */
         *lloc = here(lx);
+        if (lx->last_tok) {
+            lloc->start = lloc->end = lx->prev_end;
+            lloc->line = lx->prev_line;
+            lloc->col = lx->prev_col;
+        }
         return DQL_YYEOF;
     }
     dql_span sp = here(lx);
@@ -355,6 +361,29 @@ done:
     sp.end = (uint32_t)lx->pos;
     *lloc = sp;
     lx->last_tok = tok;
+    lx->prev_end = (uint32_t)lx->pos;
+    lx->prev_line = lx->line;
+    lx->prev_col = lx->col;
+    if (tok == STRING) {
+        /* a $name left in a string after parameter substitution is undefined */
+        const char *q = lx->src + sp.start;
+        for (uint32_t i = sp.start; i + 1 < sp.end; i++, q++) {
+            if (*q == '\\') { i++; q++; continue; }
+            if (*q == '$' && is_ident_start(q[1])) {
+                size_t n = 1;
+                while (i + n < sp.end && is_ident_char(q[n])) n++;
+                dql_span ps = sp;
+                ps.start = i;
+                ps.end = i + (uint32_t)n;
+                ps.col = sp.col + (i - sp.start);
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int)(n - 1 < 60 ? n - 1 : 60), q + 1);
+                dql_diag(lx->errfp, DQL_DIAG_ERROR, &ps, "undefined parameter $%s (give it with -p %s=VALUE or %%default)", name, name);
+                lx->nerr++;
+                break;
+            }
+        }
+    }
     return tok;
 }
 
@@ -453,6 +482,7 @@ char *dql_preprocess(const char *src, size_t len, dql_params *params, size_t *ou
             i = e;
             continue;
         }
+        if (c == '\\' && i + 1 < len && src[i + 1] == '$') { dql_buf_put(&b, src + i, 2); i += 2; continue; }
         if (c == '$' && i + 1 < len && is_ident_start(src[i + 1])) {
             size_t e = i + 1;
             while (e < len && is_ident_char(src[e])) e++;

@@ -16,6 +16,7 @@ typedef struct dql_lexer {
     int after_returns;         /* next '{' at depth 0 starts a macro body */
     int paren_depth;
     int last_tok;              /* previous token kind (0 at start) */
+    uint32_t prev_end, prev_line, prev_col;  /* where the previous token ended */
 } dql_lexer;
 
 void dql_lexer_init(dql_lexer *lx, const char *file, const char *src, size_t len, FILE *errfp);

@@ -70,7 +70,7 @@ static void group_close(dql_op *op)
 {
     group_st *s = op->st;
     if (!s) return;
-    if (s->sorter) dql_sorter_free(s->sorter);
+    if (s->sorter) { op->ex->spill_runs += (uint64_t)dql_sorter_runs(s->sorter); dql_sorter_free(s->sorter); }
     dql_arena_free(&s->larena);
     for (int i = 0; i < op->nin; i++) dql_bag_builder_free(&s->bags[i]);
     free(s->bags); free(s->look); free(s->width); free(s->idx); free(s->cnt);
@@ -365,7 +365,7 @@ static void hashagg_close(dql_op *op)
             }
         dql_arena_free(&scratch);
     }
-    if (s->sorter) dql_sorter_free(s->sorter);
+    if (s->sorter) { op->ex->spill_runs += (uint64_t)dql_sorter_runs(s->sorter); dql_sorter_free(s->sorter); }
     dql_arena_free(&s->harena);
     dql_arena_free(&s->sparena);
     dql_arena_free(&s->skarena);

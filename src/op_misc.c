@@ -46,7 +46,7 @@ static void order_close(dql_op *op)
 {
     order_st *s = op->st;
     if (!s) return;
-    if (s->sorter) dql_sorter_free(s->sorter);
+    if (s->sorter) { op->ex->spill_runs += (uint64_t)dql_sorter_runs(s->sorter); dql_sorter_free(s->sorter); }
     free(s);
 }
 

@@ -191,7 +191,13 @@ static dql_plan *plan_load(dql_planner *pl, const dql_node *n, const char *path,
     const dql_schema *pend = (ld == &dql_loader_sqlite && !fn) ? dql_session_pending(pl->sess, path) : NULL;
     if (!pend && !forced) pend = dql_session_pending(pl->sess, path);
     if (pend) {
-        p->schema = dql_schema_copy(p->declared ? p->declared : pend);
+        /* the input is written by an earlier STORE of this script: its schema
+         * is what that STORE writes (lines() reads one text field) */
+        if (p->declared) p->schema = dql_schema_copy(p->declared);
+        else if (ld == &dql_loader_lines) {
+            p->schema = dql_schema_new(0);
+            dql_schema_add(p->schema, "line", DQL_T_CHARARRAY, NULL);
+        } else p->schema = dql_schema_copy(pend);
         return p;
     }
     dql_load_ctx lc = { p->path, &p->args, p->declared, pl->sess };
