@@ -186,6 +186,7 @@ func_arglist: func_arg { $$ = mk1(N_LIST, @$, $1); }
 func_arg: argval { $$ = mk1(N_ARG, @$, $1); }
         | name '=' argval { $$ = mks(N_ARG, @$, $1); dql_node_add($$, $3); }
         | name '=' name { $$ = mks(N_ARG, @$, $1); dql_node_add($$, mks(N_STRING, @3, $3)); }
+        | NUL '=' argval { $$ = mks(N_ARG, @$, dql_xstrdup("null")); dql_node_add($$, $3); }
         ;
 argval: STRING { $$ = mks(N_STRING, @$, $1); }
       | INTEGER { $$ = mk(N_INT, @$); $$->ival = $1; }

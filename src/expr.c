@@ -139,6 +139,17 @@ static bool to_num(dql_evctx *cx, dql_expr *e, dql_value v, bool *isint, int64_t
     }
 }
 
+/* Division by zero: a counted warning naming the expression, and null. */
+static dql_value div_zero(dql_expr *e, dql_evctx *cx)
+{
+    dql_buf b = {0};
+    dql_expr_text(&b, e);
+    dql_status st = dql_exec_warn(cx->ex, "division by zero", "%s: division by zero gives null", dql_buf_cstr(&b));
+    dql_buf_free(&b);
+    if (st) cx->st = st;
+    return dql_null();
+}
+
 static dql_value ev_arith(dql_expr *e, const dql_value *row, dql_evctx *cx)
 {
     dql_value a = dql_expr_eval(e->kids[0], row, cx);
@@ -160,11 +171,7 @@ static dql_value ev_arith(dql_expr *e, const dql_value *row, dql_evctx *cx)
         case '-': r = (int64_t)((uint64_t)x - (uint64_t)y); break;
         case '*': r = (int64_t)((uint64_t)x * (uint64_t)y); break;
         case '/': case '%':
-            if (y == 0) {
-                dql_status st = dql_exec_warn(cx->ex, "division by zero", "division by zero gives null");
-                if (st) cx->st = st;
-                return dql_null();
-            }
+            if (y == 0) return div_zero(e, cx);
             if (x == INT64_MIN && y == -1) r = e->op == '/' ? INT64_MIN : 0;
             else r = e->op == '/' ? x / y : x % y;
             break;
@@ -179,11 +186,7 @@ static dql_value ev_arith(dql_expr *e, const dql_value *row, dql_evctx *cx)
     case '-': r = dx - dy; break;
     case '*': r = dx * dy; break;
     case '/':
-        if (dy == 0) {
-            dql_status st = dql_exec_warn(cx->ex, "division by zero", "division by zero gives null");
-            if (st) cx->st = st;
-            return dql_null();
-        }
+        if (dy == 0) return div_zero(e, cx);
         r = dx / dy; break;
     case '%': r = fmod(dx, dy); break;
     default: r = 0;
@@ -593,7 +596,7 @@ static dql_expr *step_into(dql_scope *sc, dql_expr *e, const char *name, int pos
 {
     if (e->type == DQL_T_ANY || e->type == DQL_T_BYTEARRAY || !e->sub) {
         if (e->type != DQL_T_TUPLE && e->type != DQL_T_BAG) {
-            cerr(sc, sp, "'%s' is a %s: only tuples and bags have fields", e->name ? e->name : "value", dql_type_name(e->type));
+            cerr(sc, sp, "'%s' has type %s: only tuples and bags have fields", e->name ? e->name : "value", dql_type_name(e->type));
             dql_expr_free(e);
             return NULL;
         }
@@ -703,8 +706,12 @@ static dql_expr *compile_call(dql_scope *sc, const dql_node *n)
     if (total < fd->min_args || (fd->max_args >= 0 && total > fd->max_args)) {
         if (fd->min_args == fd->max_args)
             cerr(sc, &n->sp, "%s takes %d argument%s, not %d (%s)", fd->name, fd->min_args, fd->min_args == 1 ? "" : "s", total, fd->syntax);
+        else if (fd->max_args < 0)
+            cerr(sc, &n->sp, "%s takes at least %d argument%s, not %d (%s)", fd->name, fd->min_args, fd->min_args == 1 ? "" : "s", total, fd->syntax);
+        else if (fd->max_args == fd->min_args + 1)
+            cerr(sc, &n->sp, "%s takes %d or %d arguments, not %d (%s)", fd->name, fd->min_args, fd->max_args, total, fd->syntax);
         else
-            cerr(sc, &n->sp, "wrong number of arguments to %s: %d (%s)", fd->name, total, fd->syntax);
+            cerr(sc, &n->sp, "%s takes %d to %d arguments, not %d (%s)", fd->name, fd->min_args, fd->max_args, total, fd->syntax);
         for (int i = 0; i < total; i++) dql_expr_free(args[i]);
         return NULL;
     }
@@ -844,7 +851,7 @@ dql_expr *dql_expr_compile(dql_scope *sc, const dql_node *n)
         a = dql_expr_compile(sc, n->kids[0]);
         if (!a) return NULL;
         if (a->type != DQL_T_MAP && a->type != DQL_T_ANY && a->type != DQL_T_BYTEARRAY) {
-            cerr(sc, &n->sp, "'#' needs a map, not a %s", dql_type_name(a->type));
+            cerr(sc, &n->sp, "'#' needs a map, not %s", dql_type_name(a->type));
             dql_expr_free(a);
             return NULL;
         }

@@ -149,6 +149,8 @@ static dql_status next_group(dql_op *op, group_st *s, dql_arena *a, dql_value *k
         if (st) return st;
         bool same = true;
         for (int k = 0; k < s->nk && same; k++) same = dql_value_cmp(row[k], keyout[k]) == 0;
+        /* null keys of different inputs are different groups (as in Pig) */
+        if (same && s->nullkey && (int)row[s->nk].u.i != tag) same = false;
         if (!same) {
             dql_arena_reset(&s->larena);
             for (int c = 0; c < s->nk + 1 + s->win; c++) s->look[c] = dql_value_copy(&s->larena, row[c]);

@@ -235,6 +235,17 @@ static bool gen_fields(dql_planner *pl, dql_schema *out, dql_gen *g, const dql_n
         }
         return true;
     }
+    if (g->flatten && (e->type == DQL_T_BAG || e->type == DQL_T_TUPLE)) {
+        /* a tuple or bag of unknown width: AS says how many fields */
+        if (!as) {
+            perr(pl, &item->sp, "FLATTEN of a %s of unknown size: name its fields with AS (a, b, ...)", dql_type_name(e->type));
+            return false;
+        }
+        g->ncols = as->n;
+        for (int i = 0; i < as->n; i++)
+            dql_schema_add(out, as->f[i].name, as->f[i].type == DQL_T_BYTEARRAY ? DQL_T_ANY : as->f[i].type, as->f[i].sub);
+        return true;
+    }
     g->ncols = 1;
     if (as && as->n != 1) {
         perr(pl, &item->sp, "AS names %d fields for one value", as->n);

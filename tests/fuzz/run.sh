@@ -1,0 +1,53 @@
+#!/bin/sh
+# run.sh — runs every libFuzzer target for SECONDS (default 20) each, seeded
+# from ../shared/data and the repository's tests and examples. Build first:
+#   mkdir build-fuzz && cd build-fuzz && ../configure --enable-fuzz --enable-asan CC=clang && make -j2
+# Usage: tests/fuzz/run.sh BUILDDIR [SECONDS]
+# Exit status: non-zero when a fuzzer found a crash (its reproducer is kept
+# in BUILDDIR/fuzz-artifacts/).
+set -eu
+B=${1:?usage: run.sh BUILDDIR [SECONDS]}
+SECS=${2:-20}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SHARED=${SHARED:-$SRC/../shared}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$W/script" "$W/loaders" "$W/values" "$B/fuzz-artifacts"
+# seeds: scripts from the tests and examples
+i=0
+for f in "$SRC"/tests/*.test "$SRC"/examples/*.dql; do
+    [ -f "$f" ] || continue
+    i=$((i + 1)); cp "$f" "$W/script/seed$i"
+done
+# seeds: small text data (first 4 KB of each file), with a loader selector byte
+i=0
+if [ -d "$SHARED/data" ]; then
+    find "$SHARED/data" -type f \( -name '*.csv' -o -name '*.txt' -o -name '*.json*' -o -name '*.tsv' -o -name '*.zone' \) 2>/dev/null |
+    head -n 200 | while read -r f; do
+        i=$((i + 1))
+        for sel in 0 1 2 3; do
+            { printf "\\$(printf '%03o' "$sel")"; head -c 4096 "$f"; } > "$W/loaders/seed$i-$sel"
+        done
+    done
+fi
+printf '\001a,b,c,d\n1,Example.COM.,10.0.0.1,2024-01-02T03:04:05Z\n"x,""y",,::1,\n' > "$W/loaders/csv1"
+printf '\003{"a":1,"b":"x.org","c":"::1","d":null,"e":[1,{"f":2}]}\n' > "$W/loaders/json1"
+for v in '\0001' '\001-2147483648' '\0029223372036854775807' '\0031e308' '\0052024-02-29T23:59:60.123456+05:30' \
+         '\006WWW.Example.COM.' '\007::ffff:1.2.3.4' '\01010.0.0.0/8'; do
+    printf "$v" > "$W/values/seed$(printf '%s' "$v" | cksum | cut -d' ' -f1)"
+done
+rc=0
+for t in script loaders values; do
+    bin="$B/tests/fuzz/fuzz_$t"
+    [ -x "$bin" ] || { echo "run.sh: $bin not built (configure --enable-fuzz)" >&2; exit 2; }
+    echo "fuzz_$t: $SECS s"
+    if ! "$bin" -max_total_time="$SECS" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+            -artifact_prefix="$B/fuzz-artifacts/$t-" -print_final_stats=0 "$W/$t" > "$W/$t.log" 2>&1; then
+        echo "fuzz_$t found a problem:" >&2
+        tail -n 40 "$W/$t.log" >&2
+        rc=1
+    else
+        grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" "$W/$t.log" | tail -n 1 || true
+    fi
+done
+exit $rc
