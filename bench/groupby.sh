@@ -110,7 +110,7 @@ CMD[mawk]='mawk -F. '"'"'{ c[$NF]++ } END { for (k in c) print k "," c[k] }'"'"'
 CMD[sort]='rev "$F" | cut -d. -f1 | rev | sort | uniq -c | sort -rn'
 CMD[sqlite3]='sqlite3 "$WORK/sq.db" "CREATE TABLE d(name TEXT);" ".mode tabs" ".import $F d" "SELECT replace(name, rtrim(name, replace(name, '"'"'.'"'"', '"'"''"'"')), '"'"''"'"') AS tld, count(*) AS n FROM d GROUP BY tld ORDER BY n DESC;"'
 CMD[duckdb]='node "$HERE/duckdb_groupby.mjs" "$F"'
-CMD[dql-store]='"$DQL" --db "$WORK/store-dql.db" -e "d = LOAD '"'"'$CSV'"'"' USING csv() AS (rank:long, name:chararray); STORE d INTO '"'"'names'"'"';"'
+CMD[dql-store]='"$DQL" --db "$WORK/store-dql.db" -e "d = LOAD '"'"'$CSV'"'"' USING csv(header = false) AS (rank:long, name:chararray); STORE d INTO '"'"'names'"'"';"'
 CMD[sqlite3-store]='sqlite3 "$WORK/store-sq.db" "CREATE TABLE names(rank INTEGER, name TEXT);" ".mode csv" ".import $CSV names"'
 
 # A tool's result as sorted "tld,n" lines, whatever its output format.
