@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #define WS_TMP_SUFFIX "__dql_tmp"
-#define WS_STORE_CACHE_KIB 131072   /* cache_size during a STORE: 128 MB */
+#define WS_STORE_CACHE_KIB 16384    /* cache_size during a STORE: 16 MB */
 
 /* ------------------------------------------------------------- helpers */
 
