@@ -88,6 +88,12 @@ dql_schema *dql_yy_cast_schema(dql_lexer *lx, const dql_span *sp, char *tname);
 %type <field> field_decl
 %type <i> join_type opt_overwrite opt_inner opt_dir
 
+/* values dropped by error recovery are freed */
+%destructor { dql_node_free($$); } <node>
+%destructor { free($$); } <str>
+%destructor { dql_schema_free($$); } <schema>
+%destructor { dql_yy_free_field($$); } <field>
+
 %right '?' ':'
 %left OR
 %left AND

@@ -482,6 +482,7 @@ static dql_value ev_bagorder(dql_expr *e, const dql_value *row, dql_evctx *cx)
     dql_value v = dql_expr_eval(e->kids[0], row, cx);
     if (v.type != DQL_T_BAG) return dql_null();
     dql_bag *in = v.u.b;
+    if (in->n < 2) return v;
     int nk = e->nkids - 1;
     bagsort_ctx s = { e, cx, dql_arena_alloc(cx->arena, sizeof(dql_value) * (in->n * (uint64_t)nk + 1)), in->n, nk };
     uint64_t *idx = dql_arena_alloc(cx->arena, sizeof(uint64_t) * (in->n + 1));
@@ -501,7 +502,7 @@ static dql_value ev_baglimit(dql_expr *e, const dql_value *row, dql_evctx *cx)
     if (v.type != DQL_T_BAG) return dql_null();
     if (v.u.b->n <= (uint64_t)e->limit) return v;
     dql_bag *out = dql_bag_new(cx->arena, (uint64_t)e->limit);
-    memcpy(out->t, v.u.b->t, sizeof(dql_tuple *) * (size_t)e->limit);
+    if (e->limit > 0) memcpy(out->t, v.u.b->t, sizeof(dql_tuple *) * (size_t)e->limit);
     return mkbag(out);
 }
 
@@ -518,7 +519,9 @@ static dql_value ev_bagdistinct(dql_expr *e, const dql_value *row, dql_evctx *cx
 {
     dql_value v = dql_expr_eval(e->kids[0], row, cx);
     if (v.type != DQL_T_BAG) return dql_null();
-    dql_bag *in = v.u.b, *out = dql_bag_new(cx->arena, in->n);
+    dql_bag *in = v.u.b;
+    if (in->n == 0) return v;
+    dql_bag *out = dql_bag_new(cx->arena, in->n);
     memcpy(out->t, in->t, sizeof(dql_tuple *) * in->n);
     qsort(out->t, in->n, sizeof(dql_tuple *), tuple_cmp_q);
     uint64_t w = 0;
