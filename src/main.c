@@ -5,6 +5,10 @@
 #include <unistd.h>
 #include <signal.h>
 #include <errno.h>
+#include <ctype.h>
+#include <sys/stat.h>
+#include <lua.h>
+#include <lauxlib.h>
 #include "session.h"
 #include "lua_host.h"
 #include "lexer.h"
@@ -23,31 +27,47 @@ static void on_sigint(int sig)
     if (++g_intr_count >= 3) _exit(130);
 }
 
+static const char usage_line[] = "Usage: dql [OPTIONS] [SCRIPT.dql | DRIVER.lua [ARGS...]]\n";
+
 static void usage(FILE *fp)
 {
+    fputs(usage_line, fp);
     fputs(
-        "Usage: dql [OPTIONS] [SCRIPT.dql | DRIVER.lua [ARGS...]]\n"
         "\n"
         "Runs dql scripts (a Pig-like dataflow language for DNS and network data).\n"
         "With no script and a terminal on stdin, starts the interactive shell;\n"
         "with a pipe on stdin, reads the script from it.\n"
         "\n"
         "  -e STMTS           run statements (repeatable, runs in order with -f)\n"
-        "  -f FILE            run a script file (repeatable)\n"
+        "  -f FILE            run a script file (repeatable; - is stdin)\n"
         "  -c, --check        parse and check only; run nothing\n"
         "  -bail, --bail      stop at the first failing statement\n"
         "  -p NAME=VALUE      set a parameter ($NAME in scripts; repeatable)\n"
-        "  --param-file FILE  read NAME=VALUE parameters from a file\n"
+        "  --param-file FILE  read NAME=VALUE parameters from a file (-p wins)\n"
         "  --db FILE          workspace database (default: dql.db)\n"
         "  --mode MODE        output mode: table box csv tsv json jsonl markdown line\n"
         "  --headers          print column headers (csv, tsv)\n"
         "  -X                 do not read ~/.dqlrc\n"
+        "  -init FILE         run FILE instead of ~/.dqlrc\n"
         "  --run-tests FILE.. run data-driven test files\n"
         "  --version          print the version\n"
         "  --help             print this help\n"
         "\n"
+        "-e and -f run in the order given, then SCRIPT. Batch output is csv\n"
+        "without headers unless --mode or --headers says otherwise.\n"
         "Exit codes: 0 ok, 1 runtime error, 2 usage or system error,\n"
         "3 parse or check error, 130 interrupted.\n", fp);
+}
+
+/* A command-line mistake: the message, the usage line, exit status 2. */
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("dql: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    fputs(usage_line, stderr);
+    fputs("Try 'dql --help' for more information.\n", stderr);
+    return DQL_EXIT_USAGE;
 }
 
 char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen)
@@ -69,25 +89,104 @@ char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen)
 /* Runs a script text; dot-commands at the start of a line are handled by the
  * shell layer (dql_shell_script), statements by the session. */
 dql_status dql_shell_script(dql_session *s, const char *file, const char *text, int flags);
+void dql_shell_init(dql_session *s, bool headers);
+bool dql_shell_quit_requested(int *code);
+bool dql_shell_bail_on(void);
+void dql_shell_done(dql_session *s);
 
 typedef struct job { char kind; const char *arg; } job;
 
 static dql_status worst(dql_status a, dql_status b) { return a != DQL_OK ? a : b; }
 
+static bool valid_param_name(const char *p, size_t n)
+{
+    if (n == 0 || !(isalpha((unsigned char)p[0]) || p[0] == '_')) return false;
+    for (size_t i = 1; i < n; i++) if (!(isalnum((unsigned char)p[i]) || p[i] == '_')) return false;
+    return true;
+}
+
+/* Reads a --param-file: NAME=VALUE lines (blanks around both trimmed, the
+ * value may be quoted), blank lines and # comments skipped. 0 or exit 2. */
+static int read_param_file(dql_session *s, const char *path)
+{
+    char err[512];
+    char *t = dql_read_file(path, NULL, err, sizeof err);
+    if (!t) { fprintf(stderr, "dql: --param-file: %s\n", err); return DQL_EXIT_USAGE; }
+    int lineno = 0, rc = 0;
+    char *line = t;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        lineno++;
+        size_t ll = strlen(line);
+        while (ll && (line[ll - 1] == '\r' || line[ll - 1] == ' ' || line[ll - 1] == '\t')) line[--ll] = 0;
+        while (*line == ' ' || *line == '\t') line++;
+        if (*line && *line != '#') {
+            char *eq = strchr(line, '=');
+            char *ne = eq;
+            while (ne && ne > line && (ne[-1] == ' ' || ne[-1] == '\t')) ne--;
+            if (!eq || !valid_param_name(line, (size_t)(ne - line))) {
+                fprintf(stderr, "dql: %s:%d: expected NAME=VALUE, not '%s'\n", path, lineno, line);
+                rc = DQL_EXIT_USAGE;
+                break;
+            }
+            *ne = 0;
+            char *v = eq + 1;
+            while (*v == ' ' || *v == '\t') v++;
+            size_t vl = strlen(v);
+            if (vl >= 2 && ((v[0] == '\'' && v[vl - 1] == '\'') || (v[0] == '"' && v[vl - 1] == '"'))) { v[vl - 1] = 0; v++; }
+            dql_session_param(s, line, v);
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(t);
+    return rc;
+}
+
+/* True when the directory part of path exists (the workspace may not yet). */
+static bool dir_exists(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return true;
+    char *dir = dql_xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+    struct stat st;
+    bool ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    free(dir);
+    return ok;
+}
+
+/* -c on a driver script: compile it only. */
+static dql_status check_lua(dql_session *s, const char *path)
+{
+    lua_State *L = dql_session_lua(s);
+    int top = lua_gettop(L);
+    int st = luaL_loadfilex(L, path, "t");
+    dql_status ret = DQL_OK;
+    if (st != LUA_OK) {
+        fprintf(stderr, "%s\n", lua_tostring(L, -1));
+        ret = st == LUA_ERRFILE ? DQL_ERR_USAGE : DQL_ERR_PARSE;
+    }
+    lua_settop(L, top);
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--run-tests") == 0) return dql_run_tests(argc - 2, argv + 2);
     job *jobs = dql_xcalloc((size_t)argc + 1, sizeof(job));
-    int njobs = 0, flags = 0;
+    const char **pfiles = dql_xcalloc((size_t)argc + 1, sizeof(char *));
+    const char **pvals = dql_xcalloc((size_t)argc + 1, sizeof(char *));
+    int njobs = 0, npfiles = 0, npvals = 0, flags = 0, rc = 0;
     bool norc = false, headers = false;
-    const char *db = NULL, *mode = NULL, *script = NULL;
+    const char *db = NULL, *mode = NULL, *script = NULL, *init = NULL;
     int script_argi = -1;
     dql_session *s = dql_session_new();
+    char err[512];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool more = i + 1 < argc;
         if (!strcmp(a, "-e") || !strcmp(a, "-f")) {
-            if (!more) { fprintf(stderr, "dql: %s needs an argument\n", a); usage(stderr); return 2; }
+            if (!more) { rc = usage_error("%s needs an argument", a); goto done; }
             jobs[njobs].kind = a[1];
             jobs[njobs++].arg = argv[++i];
         } else if (!strcmp(a, "-c") || !strcmp(a, "--check")) flags |= DQL_RUN_CHECK_ONLY;
@@ -95,55 +194,63 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-X")) norc = true;
         else if (!strcmp(a, "--headers")) headers = true;
         else if (!strcmp(a, "-p")) {
-            if (!more) { fprintf(stderr, "dql: -p needs NAME=VALUE\n"); return 2; }
+            if (!more) { rc = usage_error("%s needs NAME=VALUE", a); goto done; }
             const char *kv = argv[++i];
             const char *eq = strchr(kv, '=');
-            if (!eq || eq == kv) { fprintf(stderr, "dql: -p needs NAME=VALUE, not '%s'\n", kv); return 2; }
-            char *name = dql_xstrndup(kv, (size_t)(eq - kv));
-            dql_session_param(s, name, eq + 1);
-            free(name);
+            if (!eq || !valid_param_name(kv, (size_t)(eq - kv))) { rc = usage_error("-p needs NAME=VALUE, not '%s'", kv); goto done; }
+            pvals[npvals++] = kv;
         } else if (!strcmp(a, "--param-file")) {
-            if (!more) { fprintf(stderr, "dql: --param-file needs a file\n"); return 2; }
-            char err[512];
-            char *t = dql_read_file(argv[++i], NULL, err, sizeof err);
-            if (!t) { fprintf(stderr, "dql: %s\n", err); return 2; }
-            char *save = NULL;
-            int lineno = 0;
-            for (char *line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                lineno++;
-                while (*line == ' ' || *line == '\t') line++;
-                if (!*line || *line == '#') continue;
-                char *eq = strchr(line, '=');
-                if (!eq) { fprintf(stderr, "dql: %s:%d: expected NAME=VALUE\n", argv[i], lineno); free(t); return 2; }
-                *eq = 0;
-                char *v = eq + 1;
-                size_t vl = strlen(v);
-                if (vl >= 2 && ((v[0] == '\'' && v[vl - 1] == '\'') || (v[0] == '"' && v[vl - 1] == '"'))) { v[vl - 1] = 0; v++; }
-                dql_session_param(s, line, v);
-            }
-            free(t);
+            if (!more) { rc = usage_error("%s needs a file", a); goto done; }
+            pfiles[npfiles++] = argv[++i];
         } else if (!strcmp(a, "--db")) {
-            if (!more) { fprintf(stderr, "dql: --db needs a file\n"); return 2; }
+            if (!more) { rc = usage_error("%s needs a file", a); goto done; }
             db = argv[++i];
+        } else if (!strcmp(a, "-init") || !strcmp(a, "--init")) {
+            if (!more) { rc = usage_error("%s needs a file", a); goto done; }
+            init = argv[++i];
         } else if (!strcmp(a, "--mode")) {
-            if (!more) { fprintf(stderr, "dql: --mode needs a mode\n"); return 2; }
+            if (!more) { rc = usage_error("%s needs a mode", a); goto done; }
             mode = argv[++i];
+            dql_outmode m;
+            if (!dql_outmode_parse(mode, &m)) { rc = usage_error("unknown output mode '%s' (table box csv tsv json jsonl markdown line)", mode); goto done; }
         } else if (!strcmp(a, "--version")) {
             printf("dql %s\n", PACKAGE_VERSION);
-            return 0;
+            goto done;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            return 0;
+            goto done;
+        } else if (!strcmp(a, "--run-tests")) {
+            rc = usage_error("%s must be the first argument", a);
+            goto done;
+        } else if (!strcmp(a, "--")) {
+            if (more) { script = argv[i + 1]; script_argi = i + 1; }
+            break;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "dql: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
+            rc = usage_error("unknown option '%s'", a);
+            goto done;
         } else {
             script = a;
             script_argi = i;
             break;   /* the rest are the script's arguments */
         }
     }
+    if (script) {
+        size_t n = strlen(script);
+        bool lua = n > 4 && !strcmp(script + n - 4, ".lua");
+        if (!lua && script_argi + 1 < argc) {
+            rc = usage_error("only a .lua driver takes arguments: '%s' after the script (options go before it)", argv[script_argi + 1]);
+            goto done;
+        }
+    }
+    /* parameters: the files first, then -p, which wins */
+    for (int i = 0; i < npfiles; i++) if ((rc = read_param_file(s, pfiles[i])) != 0) goto done;
+    for (int i = 0; i < npvals; i++) {
+        const char *eq = strchr(pvals[i], '=');
+        char *name = dql_xstrndup(pvals[i], (size_t)(eq - pvals[i]));
+        dql_session_param(s, name, eq + 1);
+        free(name);
+    }
+
     g_intr = dql_session_interrupt_flag(s);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -153,63 +260,79 @@ int main(int argc, char **argv)
     dql_out_opts *o = dql_session_out(s);
     bool tty_out = isatty(1);
     o->mode = tty_out ? DQL_OUT_TABLE : DQL_OUT_CSV;
-    o->headers = tty_out || headers;
     o->maxrows = tty_out ? 40 : 0;
-    if (mode && !dql_outmode_parse(mode, &o->mode)) {
-        fprintf(stderr, "dql: unknown output mode '%s' (table box csv tsv json jsonl markdown line)\n", mode);
-        return 2;
+    if (mode) dql_outmode_parse(mode, &o->mode);
+    dql_shell_init(s, tty_out || headers);
+    if (db && !dir_exists(db)) {
+        fprintf(stderr, "dql: --db %s: no such directory\n", db);
+        rc = DQL_EXIT_USAGE;
+        goto done;
     }
-    char err[512];
-    if (db && dql_session_set(s, "db", db, err, sizeof err) != DQL_OK) { fprintf(stderr, "dql: %s\n", err); return 2; }
+    if (db && dql_session_set(s, "db", db, err, sizeof err) != DQL_OK) { fprintf(stderr, "dql: %s\n", err); rc = DQL_EXIT_USAGE; goto done; }
 
     dql_status st = DQL_OK;
-    if (!norc) {
-        const char *home = getenv("HOME");
-        if (home) {
-            char rc[4096];
-            snprintf(rc, sizeof rc, "%s/.dqlrc", home);
-            if (access(rc, R_OK) == 0) {
-                char *t = dql_read_file(rc, NULL, err, sizeof err);
-                if (t) { st = dql_shell_script(s, rc, t, flags & ~DQL_RUN_BAIL); free(t); }
-            }
-        }
+    const char *home = getenv("HOME");
+    char rcpath[4096] = "";
+    if (init) snprintf(rcpath, sizeof rcpath, "%s", init);
+    else if (!norc && home && *home) {
+        snprintf(rcpath, sizeof rcpath, "%s/.dqlrc", home);
+        if (access(rcpath, F_OK) != 0) rcpath[0] = 0;
     }
-    int rc = 0;
-    if (script) {
-        size_t n = strlen(script);
-        if (n > 4 && !strcmp(script + n - 4, ".lua")) {
-            lua_State *L = dql_session_lua(s);
-            st = dql_lua_run_driver(L, script, argc - script_argi - 1, argv + script_argi + 1, err, sizeof err);
-            if (st != DQL_OK && st != DQL_ERR_INTERRUPT) fprintf(stderr, "%s\n", err);
-        } else {
-            char *t = dql_read_file(script, NULL, err, sizeof err);
-            if (!t) { fprintf(stderr, "dql: %s\n", err); dql_session_free(s); free(jobs); return 2; }
-            st = worst(st, dql_shell_script(s, script, t, flags));
-            free(t);
-        }
+    if (rcpath[0]) {
+        char *t = dql_read_file(rcpath, NULL, err, sizeof err);
+        if (!t) { fprintf(stderr, "dql: %s\n", err); rc = DQL_EXIT_USAGE; goto done; }
+        st = dql_shell_script(s, rcpath, t, flags & ~DQL_RUN_BAIL);
+        free(t);
     }
-    for (int j = 0; j < njobs && !(st != DQL_OK && (flags & DQL_RUN_BAIL)); j++) {
+    bool stop = dql_shell_quit_requested(NULL) || st == DQL_ERR_INTERRUPT;
+    for (int j = 0; j < njobs && !stop; j++) {
         dql_status js;
         if (jobs[j].kind == 'e') js = dql_shell_script(s, "-e", jobs[j].arg, flags);
         else {
+            bool in = !strcmp(jobs[j].arg, "-");
             char *t = dql_read_file(jobs[j].arg, NULL, err, sizeof err);
-            if (!t) { fprintf(stderr, "dql: %s\n", err); rc = 2; break; }
-            js = dql_shell_script(s, jobs[j].arg, t, flags);
+            if (!t) { fprintf(stderr, "dql: %s\n", err); rc = DQL_EXIT_USAGE; break; }
+            js = dql_shell_script(s, in ? "<stdin>" : jobs[j].arg, t, flags);
             free(t);
         }
         st = worst(st, js);
-        if (js == DQL_ERR_INTERRUPT) break;
+        stop = js == DQL_ERR_INTERRUPT || (js != DQL_OK && ((flags & DQL_RUN_BAIL) || dql_shell_bail_on()))
+            || dql_shell_quit_requested(NULL);
     }
-    if (!script && njobs == 0 && rc == 0) {
+    if (script && !stop && rc == 0) {
+        size_t n = strlen(script);
+        if (access(script, R_OK) != 0) {
+            fprintf(stderr, "dql: cannot open '%s': %s\n", script, strerror(errno));
+            rc = DQL_EXIT_USAGE;
+        } else if (n > 4 && !strcmp(script + n - 4, ".lua")) {
+            dql_status ls = check_lua(s, script);
+            if (ls == DQL_OK && !(flags & DQL_RUN_CHECK_ONLY)) {
+                ls = dql_lua_run_driver(dql_session_lua(s), script, argc - script_argi - 1, argv + script_argi + 1, err, sizeof err);
+                if (ls != DQL_OK && ls != DQL_ERR_INTERRUPT) fprintf(stderr, "%s\n", err);
+            }
+            st = worst(st, ls);
+        } else {
+            char *t = dql_read_file(script, NULL, err, sizeof err);
+            if (!t) { fprintf(stderr, "dql: %s\n", err); rc = DQL_EXIT_USAGE; }
+            else { st = worst(st, dql_shell_script(s, script, t, flags)); free(t); }
+        }
+    } else if (!script && njobs == 0 && rc == 0 && !stop) {
         if (isatty(0)) rc = dql_shell_run(s);
         else {
             char *t = dql_read_file("-", NULL, err, sizeof err);
-            if (!t) { fprintf(stderr, "dql: %s\n", err); rc = 2; }
+            if (!t) { fprintf(stderr, "dql: %s\n", err); rc = DQL_EXIT_USAGE; }
             else { st = worst(st, dql_shell_script(s, "<stdin>", t, flags)); free(t); }
         }
     }
-    if (rc == 0) rc = dql_status_exit(st);
+    int qcode;
+    if (dql_shell_quit_requested(&qcode)) rc = qcode;
+    else if (rc == 0) rc = dql_status_exit(st);
+done:
+    dql_shell_done(s);
     dql_session_free(s);
     free(jobs);
+    free(pfiles);
+    free(pvals);
+    fflush(stdout);
     return rc;
 }

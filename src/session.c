@@ -39,6 +39,10 @@ struct dql_session {
     volatile sig_atomic_t intr;
     lua_State *L;
     int macro_serial;
+    dql_plan *last_plan;              /* the last DUMP or SQL that ran (.last) */
+    dql_node *last_stmt;              /* its statement (owned by asts) */
+    dql_run_hook hook;                /* the shell's .timer and .once */
+    void *hook_ud;
 };
 
 /* ------------------------------------------------------------ small tables */
@@ -71,6 +75,7 @@ static const struct { const char *key, *def, *help; } known_settings[] = {
     { "tmpdir", NULL, "directory for spill files (default $TMPDIR or /tmp)" },
     { "seed", "42", "seed of SAMPLE and RANDOM" },
     { "stream.timeout", "1h", "time limit of a STREAM command" },
+    { "stats", "false", "after each statement, print rows out and whether sorts spilled to disk" },
 };
 
 dql_session *dql_session_new(void)
@@ -110,6 +115,7 @@ void dql_session_free(dql_session *s)
     clear_failed(s);
     free(s->failed);
     if (s->L) dql_lua_free(s->L);
+    dql_plan_unref(s->last_plan);
     for (int i = 0; i < s->nasts; i++) dql_node_free(s->asts[i]);
     free(s->asts);
     for (int i = 0; i < s->ntexts; i++) free(s->texts[i]);
@@ -150,7 +156,7 @@ dql_status dql_session_set(dql_session *s, const char *key, const char *value, c
         snprintf(err, errlen, "memory: '%s' is not a size (e.g. 256MB)", value);
         return DQL_ERR_CHECK;
     }
-    if ((!strcmp(key, "strict") || !strcmp(key, "overwrite")) && !parse_bool(value, &b)) {
+    if ((!strcmp(key, "strict") || !strcmp(key, "overwrite") || !strcmp(key, "stats")) && !parse_bool(value, &b)) {
         snprintf(err, errlen, "%s: '%s' is not true or false", key, value);
         return DQL_ERR_CHECK;
     }
@@ -689,12 +695,8 @@ static void check_stmt(dql_session *s, dql_planner *pl, dql_node *st, action **a
         break;
     }
     case N_SET: {
-        if (!st->str) { a.kind = A_SHOWSET; break; }
-        if (!st->kids || st->nkids == 0 || !st->kids[0]) {
-            const char *v = dql_session_get(s, st->str);
-            fprintf(s->out.fp, "%s = %s\n", st->str, v ? v : "(not set)");
-            return;
-        }
+        /* SET; and SET key; print when the script runs, in order */
+        if (!st->str || !st->kids || st->nkids == 0 || !st->kids[0]) { a.kind = A_SHOWSET; break; }
         dql_node *v = st->kids[0];
         char buf[64];
         const char *val = buf;
@@ -792,11 +794,19 @@ static dql_status run_action(dql_session *s, action *a)
     dql_exec ex;
     exec_init(s, &ex);
     dql_status st = DQL_OK;
+    uint64_t rows_out = 0;
+    if (s->hook) s->hook(s->hook_ud, false, DQL_OK);
     switch (a->kind) {
     case A_DUMP: case A_SQL: {
+        if (a->plan != s->last_plan) {
+            dql_plan_unref(s->last_plan);
+            s->last_plan = dql_plan_ref(a->plan);
+            s->last_stmt = a->stmt;
+        }
         dql_printer *pr = dql_printer_new(&s->out, a->plan->schema);
         print_sink ps = { pr, 0 };
         st = dql_engine_run(a->plan, &ex, print_batch, &ps);
+        rows_out = ps.rows;
         dql_printer_end(pr);
         dql_printer_free(pr);
         fflush(s->out.fp);
@@ -808,6 +818,7 @@ static dql_status run_action(dql_session *s, action *a)
         st = a->storer->open(&sc, &ex, &ss.st);
         if (st == DQL_OK) {
             st = dql_engine_run(a->plan, &ex, store_batch, &ss);
+            rows_out = ss.rows;
             if (st == DQL_OK) st = a->storer->commit(ss.st);
             else a->storer->abort(ss.st);
         }
@@ -828,7 +839,11 @@ static dql_status run_action(dql_session *s, action *a)
         break;
     }
     case A_SHOWSET:
-        for (int i = 0; i < s->nset; i++) fprintf(s->out.fp, "%s = %s\n", s->skey[i], s->sval[i]);
+        if (a->stmt->str) {
+            const char *v = dql_session_get(s, a->stmt->str);
+            fprintf(s->out.fp, "%s = %s\n", a->stmt->str, v ? v : "(not set)");
+        } else
+            for (int i = 0; i < s->nset; i++) fprintf(s->out.fp, "%s = %s\n", s->skey[i], s->sval[i]);
         break;
     default: break;
     }
@@ -845,7 +860,13 @@ static dql_status run_action(dql_session *s, action *a)
         else dql_diag(s->errfp, DQL_DIAG_ERROR, sp, "%s: %s", what, ex.errmsg ? ex.errmsg : dql_status_str(st));
     }
     print_warnings(s, &ex, &a->stmt->sp);
+    bool stats = false;
+    parse_bool(dql_session_get(s, "stats"), &stats);
+    if (stats && st == DQL_OK && (a->kind == A_DUMP || a->kind == A_STORE || a->kind == A_SQL))
+        fprintf(s->errfp, "%s:%u:%u: note: %llu rows; %s\n", a->stmt->sp.file, a->stmt->sp.line, a->stmt->sp.col,
+                (unsigned long long)rows_out, ex.spill_runs ? "sorts spilled to disk" : "no spill to disk");
     exec_done(&ex);
+    if (s->hook) s->hook(s->hook_ud, true, st);
     return st;
 }
 
@@ -931,4 +952,52 @@ void dql_cursor_close(dql_cursor *c)
     dql_plan_unref(c->plan);
     exec_done(&c->ex);
     free(c);
+}
+
+/* ------------------------------------------------------------ for the shell */
+
+void dql_session_set_run_hook(dql_session *s, dql_run_hook fn, void *ud)
+{
+    s->hook = fn;
+    s->hook_ud = ud;
+}
+
+dql_status dql_session_rerun_last(dql_session *s)
+{
+    if (!s->last_plan) return DQL_EOF;
+    action a;
+    memset(&a, 0, sizeof a);
+    a.kind = A_DUMP;
+    a.stmt = s->last_stmt;
+    a.plan = dql_plan_ref(s->last_plan);
+    dql_arena_init(&a.argarena);
+    int64_t maxrows = s->out.maxrows;
+    s->out.maxrows = 0;
+    s->intr = 0;
+    dql_status st = run_action(s, &a);
+    s->out.maxrows = maxrows;
+    action_free(&a);
+    return st;
+}
+
+bool dql_session_alias_at(dql_session *s, size_t i, const char **name, const dql_schema **schema)
+{
+    if (i >= (size_t)s->naliases) return false;
+    dql_plan *p = s->aliases[i].v;
+    *name = s->aliases[i].name;
+    *schema = p ? p->schema : NULL;
+    return true;
+}
+
+bool dql_session_unset_alias(dql_session *s, const char *name)
+{
+    for (int i = 0; i < s->naliases; i++) {
+        if (strcmp(s->aliases[i].name, name) != 0) continue;
+        free(s->aliases[i].name);
+        dql_plan_unref(s->aliases[i].v);
+        memmove(&s->aliases[i], &s->aliases[i + 1], sizeof(named) * (size_t)(s->naliases - i - 1));
+        s->naliases--;
+        return true;
+    }
+    return false;
 }

@@ -60,4 +60,17 @@ void dql_cursor_close(dql_cursor *c);
 /* The session's Lua state (created on first use). */
 lua_State *dql_session_lua(dql_session *s);
 
+/* For the shell. A hook called before (after = false) and after (after =
+ * true, with the statement's status) each statement that runs: DUMP, STORE,
+ * DESCRIBE, EXPLAIN, SQL (.timer, .once). NULL removes it. */
+typedef void (*dql_run_hook)(void *ud, bool after, dql_status st);
+void dql_session_set_run_hook(dql_session *s, dql_run_hook fn, void *ud);
+/* Runs the plan of the last DUMP (or SQL) again, printing every row whatever
+ * the output's maxrows (.last). DQL_EOF when nothing was dumped yet. */
+dql_status dql_session_rerun_last(dql_session *s);
+/* The aliases in definition order: false past the end. */
+bool dql_session_alias_at(dql_session *s, size_t i, const char **name, const dql_schema **schema);
+/* Forgets an alias (.unset): false when there is none by that name. */
+bool dql_session_unset_alias(dql_session *s, const char *name);
+
 #endif

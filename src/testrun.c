@@ -25,6 +25,7 @@
 
 char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen);
 dql_status dql_shell_script(dql_session *s, const char *file, const char *text, int flags);
+void dql_shell_reset(void);
 
 typedef struct block { char kind[16]; char *arg; dql_buf body; int line; } block;
 
@@ -81,6 +82,7 @@ static bool run_case(const tcase *tc, const char *srcdir, const char *shared, co
         char *outp = NULL, *errp = NULL;
         size_t outn = 0, errn = 0;
         FILE *out = open_memstream(&outp, &outn), *ef = open_memstream(&errp, &errn);
+        dql_shell_reset();
         dql_session *s = dql_session_new();
         dql_session_out(s)->fp = out;
         dql_session_set_errfp(s, ef);
