@@ -44,7 +44,7 @@ typedef struct load_st { void *ls; } load_st;
 static dql_status load_open(dql_op *op)
 {
     dql_plan *p = op->plan;
-    dql_load_ctx lc = { p->path, &p->args, p->declared, op->ex->sess };
+    dql_load_ctx lc = { p->path, &p->args, p->declared, op->ex->sess, p->needed };
     load_st *s = dql_xcalloc(1, sizeof *s);
     op->st = s;
     return p->loader->open(&lc, p->schema, op->ex, &s->ls);

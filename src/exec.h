@@ -130,6 +130,9 @@ typedef struct dql_load_ctx {
     const dql_args *args;
     const dql_schema *declared;  /* AS (...) schema or NULL */
     dql_session *sess;
+    /* At run time: needed[i] is false when no statement reads column i, so
+     * the loader may leave it null instead of decoding it. NULL: all needed. */
+    const bool *needed;
 } dql_load_ctx;
 
 typedef struct dql_loader_def {

@@ -329,6 +329,7 @@ typedef struct tload {
     text_opts o;
     dql_exec *ex;
     dql_schema *schema;
+    bool *needed;            /* csv/tsv: columns to convert (others are left null); NULL: all */
     dql_field rowhint;       /* jsonl: TUPLE of schema */
     char **paths;
     int npaths, ipath;
@@ -350,6 +351,7 @@ static void tload_free(tload *L)
         dql_reader_close(L->rd);
     dql_paths_free(L->paths);
     dql_schema_free(L->schema);
+    free(L->needed);
     free(L->sizes);
     free(L->sp.sl);
     dql_buf_free(&L->rec);
@@ -507,6 +509,10 @@ static dql_status csv_row(tload *L, dql_arena *a, dql_value *row, uint64_t linen
     for (int j = 0; j < S->n; j++) {
         if (j >= nf) {
             row[j] = dql_null();
+            continue;
+        }
+        if (L->needed && !L->needed[j]) {
+            row[j] = dql_null();   /* no statement reads it: not converted */
             continue;
         }
         const slice *f = &L->sp.sl[j];
@@ -891,6 +897,10 @@ static dql_status tload_open(const dql_load_ctx *lc, const dql_schema *schema, d
         return dql_exec_error_st(ex, DQL_ERR_IO, "%s", err);
     L->ex = ex;
     L->schema = dql_schema_copy(schema);
+    if (lc->needed) {
+        L->needed = dql_xmalloc(sizeof(bool) * (size_t)(schema->n + 1));
+        memcpy(L->needed, lc->needed, sizeof(bool) * (size_t)schema->n);
+    }
     L->rowhint.type = DQL_T_TUPLE;
     L->rowhint.sub = L->schema;
     *state = L;

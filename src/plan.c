@@ -32,6 +32,7 @@ void dql_plan_unref(dql_plan *p)
     free(p->alias);
     free(p->path);
     free(p->loader_name);
+    free(p->needed);
     dql_arena_free(&p->argarena);
     free(p->args.a);
     if (p->declared) dql_schema_free(p->declared);
@@ -200,7 +201,7 @@ static dql_plan *plan_load(dql_planner *pl, const dql_node *n, const char *path,
         } else p->schema = dql_schema_copy(pend);
         return p;
     }
-    dql_load_ctx lc = { p->path, &p->args, p->declared, pl->sess };
+    dql_load_ctx lc = { p->path, &p->args, p->declared, pl->sess, NULL };
     char err[512] = "";
     dql_schema *s = NULL;
     if (forced) dql_session_shadow_begin(pl->sess);
@@ -779,6 +780,80 @@ dql_plan *dql_plan_rel(dql_planner *pl, const dql_node *n, const char *alias)
     return p;
 }
 
+/* ------------------------------------------------------------ pruning */
+
+/* Marks the columns of the row e reads (not those of nested bag scopes). */
+static void expr_refs(const dql_expr *e, bool *cols, int n)
+{
+    if (!e) return;
+    if (e->kind == E_COL && e->col >= 0 && e->col < n) cols[e->col] = true;
+    bool nested = e->kind == E_BAGFILTER || e->kind == E_BAGORDER;
+    for (int i = 0; i < e->nkids; i++) {
+        if (nested && i > 0) continue;   /* these read the bag's tuples */
+        expr_refs(e->kids[i], cols, n);
+    }
+}
+
+void dql_plan_need(dql_plan *p, const bool *need)
+{
+    int w = p->schema->n;
+    if (p->kind == P_LOAD) {
+        if (!p->needed) p->needed = dql_xcalloc((size_t)w + 1, sizeof(bool));
+        for (int i = 0; i < w; i++) if (!need || need[i]) p->needed[i] = true;
+        return;
+    }
+    for (int k = 0; k < p->nin; k++) {
+        dql_plan *in = p->in[k];
+        int iw = in->schema->n;
+        bool *ni = dql_xcalloc((size_t)iw + 1, sizeof(bool));
+        bool all = false;
+        switch (p->kind) {
+        case P_FOREACH: {
+            int ext = iw + p->nlocals;
+            bool *x = dql_xcalloc((size_t)ext + 1, sizeof(bool));
+            for (int g = 0; g < p->ngen; g++) {
+                bool used = !need;
+                for (int c = 0; c < p->gen[g].ncols && !used; c++) used = need[p->gen[g].outcol + c];
+                if (used) expr_refs(p->gen[g].e, x, ext);
+            }
+            /* locals are evaluated in order for every row: all of them count */
+            for (int l = p->nlocals - 1; l >= 0; l--) expr_refs(p->locals[l], x, ext);
+            memcpy(ni, x, sizeof(bool) * (size_t)iw);
+            free(x);
+            break;
+        }
+        case P_FILTER:
+            for (int i = 0; i < iw; i++) ni[i] = !need || need[i];
+            expr_refs(p->cond, ni, iw);
+            break;
+        case P_LIMIT: case P_SAMPLE:
+            for (int i = 0; i < iw; i++) ni[i] = !need || need[i];
+            break;
+        case P_ORDER:
+            for (int i = 0; i < iw; i++) ni[i] = !need || need[i];
+            for (int i = 0; i < p->nokeys; i++) expr_refs(p->okeys[i], ni, iw);
+            break;
+        case P_UNION:
+            for (int i = 0; i < p->schema->n; i++) {
+                if (need && !need[i]) continue;
+                int src = p->colmap ? p->colmap[k][i] : i;
+                if (src >= 0 && src < iw) ni[src] = true;
+            }
+            break;
+        case P_HASHAGG:
+            if (p->distinct) { all = true; break; }
+            for (int i = 0; i < p->nkeys; i++) expr_refs(p->keys[0][i], ni, iw);
+            for (int a = 0; a < p->naggs; a++) expr_refs(p->aggs[a].arg, ni, iw);
+            break;
+        default:
+            all = true;   /* GROUP, JOIN, CROSS, STREAM: the whole row */
+            break;
+        }
+        dql_plan_need(in, all ? NULL : ni);
+        free(ni);
+    }
+}
+
 /* ------------------------------------------------------------ EXPLAIN */
 
 static void explain_exprs(dql_buf *b, const char *label, dql_expr **e, int n)
@@ -798,7 +873,23 @@ void dql_plan_explain(dql_buf *b, const dql_plan *p, int depth)
     dql_buf_puts(b, p->kind == P_HASHAGG && p->distinct ? "DISTINCT" : dql_plan_kind_name(p->kind));
     if (p->alias) dql_buf_printf(b, " %s", p->alias);
     switch (p->kind) {
-    case P_LOAD: dql_buf_printf(b, " '%s' USING %s", p->path, p->loader->name); break;
+    case P_LOAD:
+        dql_buf_printf(b, " '%s' USING %s", p->path, p->loader->name);
+        if (p->needed) {
+            int used = 0;
+            for (int i = 0; i < p->schema->n; i++) used += p->needed[i];
+            if (used < p->schema->n) {
+                dql_buf_puts(b, " reads(");
+                for (int i = 0, k = 0; i < p->schema->n; i++)
+                    if (p->needed[i]) {
+                        if (k++) dql_buf_puts(b, ", ");
+                        if (p->schema->f[i].name) dql_buf_puts(b, p->schema->f[i].name);
+                        else dql_buf_printf(b, "$%d", i);
+                    }
+                dql_buf_puts(b, ")");
+            }
+        }
+        break;
     case P_FILTER: dql_buf_puts(b, " BY "); dql_expr_text(b, p->cond); break;
     case P_FOREACH: {
         dql_buf_puts(b, " GENERATE ");

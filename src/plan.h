@@ -48,6 +48,7 @@ struct dql_plan {
     dql_arena argarena;
     dql_schema *declared;
     char *loader_name;
+    bool *needed;           /* columns some checked statement reads (see dql_plan_need) */
 
     /* FOREACH: nested locals first (evaluated in order, appended to the row), then items */
     dql_expr **locals;
@@ -94,6 +95,11 @@ dql_plan *dql_plan_new(dql_pk kind, dql_span sp);
 dql_plan *dql_plan_ref(dql_plan *p);
 void dql_plan_unref(dql_plan *p);
 const char *dql_plan_kind_name(dql_pk k);
+
+/* Column pruning: marks in every LOAD below p the columns that p's output
+ * columns (need[i], or all when need is NULL) depend on. Marks only grow, so
+ * a LOAD shared by several statements decodes what any of them reads. */
+void dql_plan_need(dql_plan *p, const bool *need);
 
 /* EXPLAIN output: the tree of operators with their schemas. */
 void dql_plan_explain(dql_buf *out, const dql_plan *p, int depth);

@@ -765,6 +765,7 @@ static void check_stmt(dql_session *s, dql_planner *pl, dql_node *st, action **a
     default:
         return;
     }
+    if (a.plan) dql_plan_need(a.plan, NULL);
     *acts = dql_xrealloc(*acts, sizeof(action) * (size_t)(*nacts + 1));
     (*acts)[(*nacts)++] = a;
 }
@@ -922,6 +923,7 @@ dql_status dql_session_cursor(dql_session *s, const char *alias, dql_cursor **ou
     dql_cursor *c = dql_xcalloc(1, sizeof *c);
     exec_init(s, &c->ex);
     c->plan = dql_plan_ref(p);
+    dql_plan_need(p, NULL);
     dql_status st = dql_engine_open(p, &c->ex, &c->root);
     if (st != DQL_OK) {
         snprintf(err, errlen, "%s", c->ex.errmsg ? c->ex.errmsg : dql_status_str(st));
