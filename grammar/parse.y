@@ -141,6 +141,14 @@ stmt: name '=' relexpr ';'       { $$ = mks(N_ASSIGN, @$, $1); dql_node_add($$, 
     | IMPORT STRING ';'          { $$ = mks(N_IMPORT, @$, $2); }
     | SPLIT rel INTO split_branches ';' { $$ = mk1(N_SPLIT, @$, $2); for (int i = 0; i < $4->nkids; i++) dql_node_add($$, $4->kids[i]); $4->nkids = 0; dql_node_free($4); }
     | SQL STRING ';'             { $$ = mks(N_SQL_STMT, @$, $2); }
+    | name ',' name_params '=' name '(' macro_args ')' ';'
+                                 { dql_node *c = mks(N_MACRO_CALL, dql_span_join(@5, @8), $5);
+                                   for (int i = 0; i < $7->nkids; i++) dql_node_add(c, $7->kids[i]);
+                                   $7->nkids = 0; dql_node_free($7);
+                                   dql_node *outs = mk1(N_LIST, @1, mks(N_NAME, @1, $1));
+                                   for (int i = 0; i < $3->nkids; i++) dql_node_add(outs, $3->kids[i]);
+                                   $3->nkids = 0; dql_node_free($3);
+                                   $$ = mk2(N_MACRO_CALL_STMT, @$, c, outs); }
     | name '(' macro_args ')' ';'
                                  { dql_node *c = mks(N_MACRO_CALL, dql_span_join(@1, @4), $1);
                                    for (int i = 0; i < $3->nkids; i++) dql_node_add(c, $3->kids[i]);

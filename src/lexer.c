@@ -142,6 +142,9 @@ static bool is_ident_char(char c) { return isalnum((unsigned char)c) || c == '_'
  * length of the cast text (through ')') or 0, and the type name bounds. */
 static size_t cast_at(const dql_lexer *lx, size_t *tstart, size_t *tlen)
 {
+    /* after a name or a closing parenthesis, '(' opens a call or follows an
+     * expression: never a cast (COUNT(ip), f(domain)) */
+    if (lx->last_tok == IDENT || lx->last_tok == ')' || lx->last_tok == DOLLARNUM) return 0;
     size_t p = lx->pos + 1;
     while (p < lx->len && (lx->src[p] == ' ' || lx->src[p] == '\t')) p++;
     size_t s = p;
@@ -160,6 +163,14 @@ static size_t cast_at(const dql_lexer *lx, size_t *tstart, size_t *tlen)
     if (!(is_ident_start(c) || isdigit((unsigned char)c) || c == '\'' || c == '"' || c == '(' || c == '$' || c == '-'))
         return 0;
     if (c == '-' && p + 1 < lx->len && lx->src[p + 1] == ' ') return 0; /* "(x) - 1" is a subtraction */
+    if (is_ident_start(c)) {
+        /* "(domain) AS d", "(ip) IS NULL": a keyword that cannot start an
+         * expression follows a parenthesised field, not a cast */
+        size_t q = p;
+        while (q < lx->len && is_ident_char(lx->src[q])) q++;
+        int kw = dql_keyword(lx->src + p, q - p);
+        if (kw && kw != NUL && kw != TRUE && kw != FALSE && kw != CASE && kw != NOT) return 0;
+    }
     *tstart = s;
     *tlen = e - s;
     return close - lx->pos;

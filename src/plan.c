@@ -236,8 +236,8 @@ static bool gen_fields(dql_planner *pl, dql_schema *out, dql_gen *g, const dql_n
         }
         return true;
     }
-    if (g->flatten && (e->type == DQL_T_BAG || e->type == DQL_T_TUPLE)) {
-        /* a tuple or bag of unknown width: AS says how many fields */
+    if (g->flatten && (e->type == DQL_T_BAG || e->type == DQL_T_TUPLE || (e->type == DQL_T_ANY && as && as->n > 1))) {
+        /* a tuple or bag of unknown width (or a Lua result): AS says how many fields */
         if (!as) {
             perr(pl, &item->sp, "FLATTEN of a %s of unknown size: name its fields with AS (a, b, ...)", dql_type_name(e->type));
             return false;

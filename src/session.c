@@ -441,14 +441,20 @@ static int expand_macro(dql_session *s, dql_node *call_stmt, stmt_list *out, int
         return 1;
     }
     dql_node *params = m->kids[0], *rets = m->kids[1];
+    /* RETURNS void: a macro that defines nothing for its caller */
+    int nrets = rets->nkids;
+    if (nrets == 1 && !strcmp(rets->kids[0]->str, "void")) nrets = 0;
     if (call->nkids != params->nkids) {
         dql_diag(s->errfp, DQL_DIAG_ERROR, &call->sp, "macro '%s' takes %d argument%s, not %d", call->str,
                  params->nkids, params->nkids == 1 ? "" : "s", call->nkids);
         return 1;
     }
-    if (outs->nkids != rets->nkids) {
-        dql_diag(s->errfp, DQL_DIAG_ERROR, &call->sp, "macro '%s' returns %d alias%s; assign %s", call->str,
-                 rets->nkids, rets->nkids == 1 ? "" : "es", rets->nkids == 1 ? "it: x = m(...);" : "them");
+    if (outs->nkids != nrets) {
+        if (nrets == 0)
+            dql_diag(s->errfp, DQL_DIAG_ERROR, &call->sp, "macro '%s' returns nothing; call it as a statement: %s(...);", call->str, call->str);
+        else
+            dql_diag(s->errfp, DQL_DIAG_ERROR, &call->sp, "macro '%s' returns %d alias%s; assign %s", call->str,
+                     nrets, nrets == 1 ? "" : "es", nrets == 1 ? "it: x = m(...);" : "them: a, b = m(...);");
         return 1;
     }
     dql_params p = {0};
@@ -460,7 +466,7 @@ static int expand_macro(dql_session *s, dql_node *call_stmt, stmt_list *out, int
         dql_params_set(&p, params->kids[i]->str, dql_buf_cstr(&v));
         dql_buf_free(&v);
     }
-    for (int i = 0; i < rets->nkids; i++) dql_params_set(&p, rets->kids[i]->str, outs->kids[i]->str);
+    for (int i = 0; i < nrets; i++) dql_params_set(&p, rets->kids[i]->str, outs->kids[i]->str);
     size_t len;
     char *text = dql_preprocess(m->sval, strlen(m->sval), &p, &len);
     dql_params_free(&p);
