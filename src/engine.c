@@ -15,6 +15,7 @@ dql_status dql_op_pull(dql_op *op, int i, dql_batch **b)
     dql_op *c = op->in[i];
     if (c->eof) return DQL_EOF;
     if (dql_exec_interrupted(op->ex)) return DQL_ERR_INTERRUPT;
+    if (op->ex->progress && (++op->ex->tick & 7) == 0) op->ex->progress(op->ex->progress_ud, op->ex);
     const char *save_op = op->ex->op_name, *save_alias = op->ex->alias;
     op->ex->op_name = c->vt->name;
     op->ex->alias = c->plan->alias;
@@ -58,6 +59,9 @@ static dql_status load_next(dql_op *op, dql_batch **out)
     dql_status st = op->plan->loader->next(s->ls, &op->out, &op->arena);
     if (st != DQL_OK) return st;
     if (op->out.n == 0) return DQL_EOF;
+    op->ex->rows_in += (uint64_t)op->out.n;
+    if (op->ex->progress && op->plan->loader->progress)
+        op->plan->loader->progress(s->ls, &op->ex->bytes_done, &op->ex->bytes_total);
     *out = &op->out;
     return DQL_OK;
 }

@@ -31,6 +31,14 @@ typedef struct dql_exec {
     int nwarns, capwarns;
     char *errmsg;                        /* set by dql_exec_error; owned */
     uint64_t spill_runs;                 /* run files the sorters wrote (SET stats) */
+    /* progress: rows read by LOADs and written by the statement, and the
+     * input bytes done/total where a loader knows them; the callback (set by
+     * the shell on a terminal) is called every few batches and decides itself
+     * whether to draw anything */
+    uint64_t rows_in, rows_out, bytes_done, bytes_total;
+    void (*progress)(void *ud, const struct dql_exec *ex);
+    void *progress_ud;
+    uint32_t tick;
 } dql_exec;
 
 /* Records a runtime error ("LOAD (alias d): file 'x' record 3: ...") and

@@ -39,6 +39,8 @@ struct dql_session {
     volatile sig_atomic_t intr;
     lua_State *L;
     int macro_serial;
+    void (*progress)(void *ud, const dql_exec *ex);
+    void *progress_ud;
     dql_plan *last_plan;              /* the last DUMP or SQL that ran (.last) */
     dql_node *last_stmt;              /* its statement (owned by asts) */
     dql_run_hook hook;                /* the shell's .timer and .once */
@@ -286,6 +288,14 @@ static void exec_init(dql_session *s, dql_exec *ex)
     parse_bool(dql_session_get(s, "strict"), &b);
     ex->strict = b;
     ex->tmpdir = dql_session_get(s, "tmpdir");
+    ex->progress = s->progress;
+    ex->progress_ud = s->progress_ud;
+}
+
+void dql_session_set_progress(dql_session *s, void (*fn)(void *ud, const dql_exec *ex), void *ud)
+{
+    s->progress = fn;
+    s->progress_ud = ud;
 }
 
 static void exec_done(dql_exec *ex)
@@ -776,22 +786,24 @@ static void check_stmt(dql_session *s, dql_planner *pl, dql_node *st, action **a
     (*acts)[(*nacts)++] = a;
 }
 
-typedef struct print_sink { dql_printer *pr; uint64_t rows; } print_sink;
+typedef struct print_sink { dql_printer *pr; uint64_t rows; dql_exec *ex; } print_sink;
 
 static dql_status print_batch(void *ud, const dql_batch *b)
 {
     print_sink *ps = ud;
     for (int r = 0; r < b->n; r++) dql_printer_row(ps->pr, dql_batch_row((dql_batch *)b, r));
     ps->rows += (uint64_t)b->n;
+    ps->ex->rows_out = ps->rows;
     return DQL_OK;
 }
 
-typedef struct store_sink { const dql_storer_def *sd; void *st; uint64_t rows; } store_sink;
+typedef struct store_sink { const dql_storer_def *sd; void *st; uint64_t rows; dql_exec *ex; } store_sink;
 
 static dql_status store_batch(void *ud, const dql_batch *b)
 {
     store_sink *ss = ud;
     ss->rows += (uint64_t)b->n;
+    ss->ex->rows_out = ss->rows;
     return ss->sd->write(ss->st, b);
 }
 
@@ -811,7 +823,7 @@ static dql_status run_action(dql_session *s, action *a)
             s->last_stmt = a->stmt;
         }
         dql_printer *pr = dql_printer_new(&s->out, a->plan->schema);
-        print_sink ps = { pr, 0 };
+        print_sink ps = { pr, 0, &ex };
         st = dql_engine_run(a->plan, &ex, print_batch, &ps);
         rows_out = ps.rows;
         dql_printer_end(pr);
@@ -821,7 +833,7 @@ static dql_status run_action(dql_session *s, action *a)
     }
     case A_STORE: {
         dql_store_ctx sc = { a->target, &a->args, a->plan->schema, a->overwrite, s };
-        store_sink ss = { a->storer, NULL, 0 };
+        store_sink ss = { a->storer, NULL, 0, &ex };
         st = a->storer->open(&sc, &ex, &ss.st);
         if (st == DQL_OK) {
             st = dql_engine_run(a->plan, &ex, store_batch, &ss);

@@ -57,6 +57,10 @@ const dql_schema *dql_cursor_schema(dql_cursor *c);
 dql_status dql_cursor_next(dql_cursor *c, const dql_value **row);
 void dql_cursor_close(dql_cursor *c);
 
+/* Progress reporting: fn is copied into each statement's dql_exec (see
+ * exec.h); NULL turns it off. */
+void dql_session_set_progress(dql_session *s, void (*fn)(void *ud, const dql_exec *ex), void *ud);
+
 /* The session's Lua state (created on first use). */
 lua_State *dql_session_lua(dql_session *s);
 
