@@ -66,6 +66,7 @@ dql_schema *dql_yy_cast_schema(dql_lexer *lx, const dql_span *sp, char *tname);
 %token <i> INTEGER "integer" LONGINT "long integer" DOLLARNUM "$N"
 %token <d> DOUBLE "number"
 %token <str> CAST "cast"
+%token <str> XOP "verb"
 %token LOAD "LOAD" USING "USING" AS "AS" STORE "STORE" INTO "INTO" DUMP "DUMP" FOREACH "FOREACH"
 %token GENERATE "GENERATE" FLATTEN "FLATTEN" FILTER "FILTER" BY "BY" GROUP "GROUP" COGROUP "COGROUP"
 %token ALL "ALL" JOIN "JOIN" LEFT "LEFT" RIGHT "RIGHT" FULL "FULL" OUTER "OUTER" INNER "INNER"
@@ -75,14 +76,14 @@ dql_schema *dql_yy_cast_schema(dql_lexer *lx, const dql_span *sp, char *tname);
 %token REGISTER "REGISTER" DEFINE "DEFINE" IMPORT "IMPORT" SQL "SQL" RETURNS "RETURNS"
 %token AND "AND" OR "OR" NOT "NOT" IS "IS" NUL "NULL" IN "IN" MATCHES "MATCHES" CASE "CASE"
 %token WHEN "WHEN" THEN "THEN" ELSE "ELSE" END "END" TRUE "TRUE" FALSE "FALSE" OVERWRITE "OVERWRITE"
-%token PARALLEL "PARALLEL" TUPLE "TUPLE" BAG "BAG" MAP "MAP"
+%token PARALLEL "PARALLEL" TUPLE "TUPLE" BAG "BAG" MAP "MAP" TYPES "TYPES" WITH "WITH"
 %token EQ "==" NE "!=" LE "<=" GE ">=" DCOLON "::" NOTIN "NOT IN"
 
 %type <node> stmts stmt relexpr rel gen_items gen_item nested_stmts nested_stmt nested_op expr
 %type <node> primary tail literal args arglist call qname_node group_inputs group_input join_inputs join_input
 %type <node> keys order_keys order_key rels split_branches split_branch func_spec func_args func_arglist
 %type <node> func_arg argval expr_list when_list namelist name_list_item macro_args set_value opt_using
-%type <node> macro_params
+%type <node> macro_params opt_by opt_types opt_with type_words
 %type <str> name fname qname opt_join_using
 %type <schema> schema_list opt_as_schema bag_body
 %type <field> field_decl
@@ -258,8 +259,18 @@ relexpr: LOAD STRING opt_using opt_as_schema
        | STREAM rel THROUGH BQSTRING opt_as_schema { $$ = mk1(N_STREAM, @$, $2); $$->str = $4; $$->schema = $5; }
        | STREAM rel THROUGH name opt_as_schema { $$ = mk1(N_STREAM, @$, $2); $$->str = $4; $$->ival = 1; $$->schema = $5; }
        | SQL STRING { $$ = mks(N_SQL, @$, $2); }
+       | XOP rel opt_by opt_types opt_with
+           { $$ = mks(N_XOP, @$, $1); dql_node_add($$, $2); dql_node_add($$, $3); dql_node_add($$, $4); dql_node_add($$, $5); }
        | rel { $$ = $1; }
        ;
+
+/* the DNS verbs: VERB rel [BY expr] [TYPES (A, MX, ...)] [WITH (k = v, ...)] */
+opt_by: %empty { $$ = NULL; } | BY expr { $$ = $2; } ;
+opt_types: %empty { $$ = NULL; } | TYPES '(' type_words ')' { $$ = $3; $$->sp = @$; } ;
+type_words: fname { $$ = mk1(N_LIST, @$, mks(N_NAME, @1, $1)); }
+          | type_words ',' fname { $$ = $1; dql_node_add($$, mks(N_NAME, @3, $3)); }
+          ;
+opt_with: %empty { $$ = NULL; } | WITH '(' func_arglist ')' { $$ = $3; $$->sp = @$; } ;
 
 opt_parallel: %empty | PARALLEL INTEGER ;
 opt_join_using: %empty { $$ = NULL; } | USING STRING { $$ = $2; } ;
@@ -474,7 +485,8 @@ fname: IDENT { $$ = $1; }
      | BY { $$ = dql_yy_word(lx, &@1); }
     | AS { $$ = dql_yy_word(lx, &@1); } | IF { $$ = dql_yy_word(lx, &@1); }
     | TUPLE { $$ = dql_yy_word(lx, &@1); } | BAG { $$ = dql_yy_word(lx, &@1); }
-    | MAP { $$ = dql_yy_word(lx, &@1); }
+    | MAP { $$ = dql_yy_word(lx, &@1); } | TYPES { $$ = dql_yy_word(lx, &@1); }
+    | WITH { $$ = dql_yy_word(lx, &@1); } | XOP { free($1); $$ = dql_yy_word(lx, &@1); }
     ;
 
 %%

@@ -251,6 +251,7 @@ dql_op *dql_op_build(dql_plan *p, dql_exec *ex)
     case P_SAMPLE: dql_op_init_sample(op); break;
     case P_CROSS: dql_op_init_cross(op); break;
     case P_STREAM: dql_op_init_stream(op); break;
+    case P_XOP: dql_op_init_xop(op); break;
     }
     return op;
 }

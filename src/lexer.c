@@ -24,7 +24,8 @@ static const struct { const char *kw; int tok; } keywords[] = {
     {"NULL", NUL}, {"IN", IN}, {"MATCHES", MATCHES}, {"CASE", CASE}, {"WHEN", WHEN},
     {"THEN", THEN}, {"ELSE", ELSE}, {"END", END}, {"TRUE", TRUE}, {"FALSE", FALSE},
     {"OVERWRITE", OVERWRITE}, {"PARALLEL", PARALLEL}, {"TUPLE", TUPLE}, {"BAG", BAG},
-    {"MAP", MAP},
+    {"MAP", MAP}, {"TYPES", TYPES}, {"WITH", WITH},
+    {"RESOLVE", XOP}, {"ENRICH", XOP}, {"CLASSIFY", XOP}, {"TRAIN", XOP},
 };
 
 int dql_keyword(const char *s, size_t n)
@@ -250,6 +251,10 @@ again:
             }
         }
         if (!tok) { tok = IDENT; lval->str = dql_xstrndup(p, n); }
+        else if (tok == XOP) {
+            lval->str = dql_xstrndup(p, n);
+            for (char *u = lval->str; *u; u++) if (*u >= 'a' && *u <= 'z') *u = (char)(*u - 32);
+        }
         if (tok == RETURNS) lx->after_returns = 1;
         advance(lx, n);
         goto done;

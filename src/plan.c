@@ -61,14 +61,27 @@ void dql_plan_unref(dql_plan *p)
     free(p->desc);
     if (p->colmap) { for (int i = 0; i < p->nin; i++) free(p->colmap[i]); free(p->colmap); }
     free(p->command);
+    if (p->xop) {
+        if (p->xop->plan_free && p->xpstate) p->xop->plan_free(p->xpstate);
+        dql_expr_free(p->xplan.by);
+        for (int i = 0; i < p->xplan.ntypes; i++) free(p->xplan.types[i]);
+        free(p->xplan.types);
+    }
     free(p);
 }
 
 const char *dql_plan_kind_name(dql_pk k)
 {
     static const char *n[] = { "LOAD", "FOREACH", "FILTER", "GROUP", "HASHAGG", "JOIN", "ORDER", "LIMIT",
-                               "UNION", "SAMPLE", "CROSS", "STREAM" };
+                               "UNION", "SAMPLE", "CROSS", "STREAM", "VERB" };
     return n[k];
+}
+
+const char *dql_plan_label(const dql_plan *p)
+{
+    if (p->kind == P_HASHAGG) return p->distinct ? "DISTINCT" : "HASHAGG";
+    if (p->kind == P_XOP) return p->xop->name;
+    return dql_plan_kind_name(p->kind);
 }
 
 static void perr(dql_planner *pl, const dql_span *sp, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -637,6 +650,46 @@ static dql_plan *plan_cross(dql_planner *pl, const dql_node *n)
     return p;
 }
 
+/* A DNS verb: BY compiled against the input, WITH arguments as literals,
+ * and the verb's own check and output schema. */
+static dql_plan *plan_xop(dql_planner *pl, const dql_node *n)
+{
+    const dql_xop_def *xd = dql_xop_find(n->str);
+    if (!xd) {
+        perr(pl, &n->sp, "%s is not available in this build", n->str);
+        return NULL;
+    }
+    dql_plan *in = dql_plan_rel(pl, n->kids[0], NULL);
+    if (!in) return NULL;
+    dql_plan *p = dql_plan_new(P_XOP, n->sp);
+    add_input(p, in);
+    p->xop = xd;
+    p->xplan.verb = xd->name;
+    p->xplan.in = in->schema;
+    p->xplan.sess = pl->sess;
+    if (n->kids[1]) {
+        p->xplan.by = compile(pl, in->schema, n->kids[1]);
+        if (!p->xplan.by) { dql_plan_unref(p); return NULL; }
+    }
+    if (n->kids[2]) {
+        const dql_node *tl = n->kids[2];
+        p->xplan.types = dql_xcalloc((size_t)tl->nkids + 1, sizeof(char *));
+        for (int i = 0; i < tl->nkids; i++) p->xplan.types[p->xplan.ntypes++] = dql_xstrdup(tl->kids[i]->str);
+    }
+    if (n->kids[3] && !dql_plan_args(pl, n->kids[3], &p->args, &p->argarena)) { dql_plan_unref(p); return NULL; }
+    p->xplan.with = &p->args;
+    char err[512] = "";
+    dql_schema *out = NULL;
+    if (xd->plan(&p->xplan, &out, &p->xpstate, err, sizeof err) != DQL_OK || !out) {
+        perr(pl, &n->sp, "%s: %s", xd->name, err[0] ? err : "cannot plan");
+        dql_schema_free(out);
+        dql_plan_unref(p);
+        return NULL;
+    }
+    p->schema = out;
+    return p;
+}
+
 dql_plan *dql_plan_rel(dql_planner *pl, const dql_node *n, const char *alias)
 {
     dql_plan *p = NULL, *in;
@@ -769,6 +822,9 @@ dql_plan *dql_plan_rel(dql_planner *pl, const dql_node *n, const char *alias)
         }
         break;
     }
+    case N_XOP:
+        p = plan_xop(pl, n);
+        break;
     case N_MACRO_CALL:
         perr(pl, &n->sp, "a macro call must be a statement of its own (x = %s(...);)", n->str);
         return NULL;
@@ -870,7 +926,7 @@ void dql_plan_explain(dql_buf *b, const dql_plan *p, int depth)
 {
     for (int i = 0; i < depth; i++) dql_buf_puts(b, "  ");
     dql_buf_puts(b, depth ? "└─ " : "");
-    dql_buf_puts(b, p->kind == P_HASHAGG && p->distinct ? "DISTINCT" : dql_plan_kind_name(p->kind));
+    dql_buf_puts(b, dql_plan_label(p));
     if (p->alias) dql_buf_printf(b, " %s", p->alias);
     switch (p->kind) {
     case P_LOAD:
@@ -929,6 +985,10 @@ void dql_plan_explain(dql_buf *b, const dql_plan *p, int depth)
     case P_LIMIT: dql_buf_printf(b, " %lld", (long long)p->limit); break;
     case P_SAMPLE: dql_buf_printf(b, " %g", p->fraction); break;
     case P_STREAM: dql_buf_printf(b, " THROUGH `%s`", p->command); break;
+    case P_XOP:
+        if (p->xplan.by) { dql_buf_puts(b, " BY "); dql_expr_text(b, p->xplan.by); }
+        if (p->xop->explain) { dql_buf_puts(b, " "); p->xop->explain(p->xpstate, b); }
+        break;
     default: break;
     }
     dql_buf_puts(b, "  {");

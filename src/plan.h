@@ -8,10 +8,11 @@
 #include "exec.h"
 #include "expr.h"
 #include "ast.h"
+#include "xop.h"
 
 typedef enum dql_pk {
     P_LOAD, P_FOREACH, P_FILTER, P_GROUP, P_HASHAGG, P_JOIN, P_ORDER, P_LIMIT,
-    P_UNION, P_SAMPLE, P_CROSS, P_STREAM
+    P_UNION, P_SAMPLE, P_CROSS, P_STREAM, P_XOP
 } dql_pk;
 
 typedef struct dql_plan dql_plan;
@@ -89,12 +90,19 @@ struct dql_plan {
 
     /* STREAM */
     char *command;
+
+    /* XOP: a DNS verb (xop.h) */
+    const dql_xop_def *xop;
+    dql_xop_plan xplan;     /* by, with (= args), types point into this plan */
+    void *xpstate;
 };
 
 dql_plan *dql_plan_new(dql_pk kind, dql_span sp);
 dql_plan *dql_plan_ref(dql_plan *p);
 void dql_plan_unref(dql_plan *p);
 const char *dql_plan_kind_name(dql_pk k);
+/* The operator's name for users (EXPLAIN, runtime errors): DISTINCT, RESOLVE, ... */
+const char *dql_plan_label(const dql_plan *p);
 
 /* Column pruning: marks in every LOAD below p the columns that p's output
  * columns (need[i], or all when need is NULL) depend on. Marks only grow, so

@@ -872,7 +872,7 @@ static dql_status run_action(dql_session *s, action *a)
     } else if (st != DQL_OK) {
         const dql_plan *fp = dql_engine_failed_plan(&ex);
         const dql_span *sp = fp ? &fp->sp : &a->stmt->sp;
-        const char *what = fp ? (fp->kind == P_HASHAGG ? (fp->distinct ? "DISTINCT" : "GROUP") : dql_plan_kind_name(fp->kind))
+        const char *what = fp ? (fp->kind == P_HASHAGG && !fp->distinct ? "GROUP" : dql_plan_label(fp))
                               : (a->kind == A_STORE ? "STORE" : "DUMP");
         if (a->kind == A_STORE && !fp) sp = &a->stmt->sp;
         if (fp && fp->alias) dql_diag(s->errfp, DQL_DIAG_ERROR, sp, "%s %s: %s", what, fp->alias, ex.errmsg ? ex.errmsg : dql_status_str(st));
