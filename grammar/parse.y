@@ -44,6 +44,9 @@ char *dql_yy_word(dql_lexer *lx, const dql_span *sp);
 dql_field *dql_yy_field(dql_lexer *lx, const dql_span *sp, char *name, char *tname, dql_type t, dql_schema *sub);
 void dql_yy_free_field(dql_field *f);
 dql_schema *dql_yy_cast_schema(dql_lexer *lx, const dql_span *sp, char *tname);
+dql_node *dql_yy_xstmt(dql_lexer *lx, dql_span sp, char *verb, char *target, char *w1, const dql_span *w1sp,
+                       const char *w1want, dql_node *rel, dql_node *by, char *w2, const dql_span *w2sp,
+                       dql_node *label, dql_node *group, dql_node *with);
 }
 
 %define api.pure full
@@ -83,7 +86,7 @@ dql_schema *dql_yy_cast_schema(dql_lexer *lx, const dql_span *sp, char *tname);
 %type <node> primary tail literal args arglist call qname_node group_inputs group_input join_inputs join_input
 %type <node> keys order_keys order_key rels split_branches split_branch func_spec func_args func_arglist
 %type <node> func_arg argval expr_list when_list namelist name_list_item macro_args set_value opt_using
-%type <node> macro_params opt_by opt_types opt_with type_words
+%type <node> macro_params opt_by opt_types opt_with type_words opt_using_model opt_group_by
 %type <str> name fname qname opt_join_using
 %type <schema> schema_list opt_as_schema bag_body
 %type <field> field_decl
@@ -142,6 +145,13 @@ stmt: name '=' relexpr ';'       { $$ = mks(N_ASSIGN, @$, $1); dql_node_add($$, 
     | IMPORT STRING ';'          { $$ = mks(N_IMPORT, @$, $2); }
     | SPLIT rel INTO split_branches ';' { $$ = mk1(N_SPLIT, @$, $2); for (int i = 0; i < $4->nkids; i++) dql_node_add($$, $4->kids[i]); $4->nkids = 0; dql_node_free($4); }
     | SQL STRING ';'             { $$ = mks(N_SQL_STMT, @$, $2); }
+    /* verb statements: TRAIN 'model' FROM rel BY expr LABEL expr [GROUP BY expr] [WITH (...)];
+     * and EVALUATE 'model' ON rel BY expr LABEL expr [GROUP BY expr] [WITH (...)]; (FROM, ON
+     * and LABEL are words here, not keywords: LABEL stays a function name) */
+    | XOP STRING IDENT rel BY expr IDENT expr opt_group_by opt_with ';'
+        { $$ = dql_yy_xstmt(lx, @$, $1, $2, $3, &@3, "FROM", $4, $6, $7, &@7, $8, $9, $10); }
+    | IDENT STRING IDENT rel BY expr IDENT expr opt_group_by opt_with ';'
+        { $$ = dql_yy_xstmt(lx, @$, $1, $2, $3, &@3, "ON", $4, $6, $7, &@7, $8, $9, $10); }
     | name ',' name_params '=' name '(' macro_args ')' ';'
                                  { dql_node *c = mks(N_MACRO_CALL, dql_span_join(@5, @8), $5);
                                    for (int i = 0; i < $7->nkids; i++) dql_node_add(c, $7->kids[i]);
@@ -259,12 +269,15 @@ relexpr: LOAD STRING opt_using opt_as_schema
        | STREAM rel THROUGH BQSTRING opt_as_schema { $$ = mk1(N_STREAM, @$, $2); $$->str = $4; $$->schema = $5; }
        | STREAM rel THROUGH name opt_as_schema { $$ = mk1(N_STREAM, @$, $2); $$->str = $4; $$->ival = 1; $$->schema = $5; }
        | SQL STRING { $$ = mks(N_SQL, @$, $2); }
-       | XOP rel opt_by opt_types opt_with
-           { $$ = mks(N_XOP, @$, $1); dql_node_add($$, $2); dql_node_add($$, $3); dql_node_add($$, $4); dql_node_add($$, $5); }
+       | XOP rel opt_by opt_types opt_using_model opt_with
+           { $$ = mks(N_XOP, @$, $1); dql_node_add($$, $2); dql_node_add($$, $3); dql_node_add($$, $4); dql_node_add($$, $6);
+             dql_node_add($$, $5); }
        | rel { $$ = $1; }
        ;
 
-/* the DNS verbs: VERB rel [BY expr] [TYPES (A, MX, ...)] [WITH (k = v, ...)] */
+/* the DNS verbs: VERB rel [BY expr] [TYPES (A, MX, ...)] [USING 'model'] [WITH (k = v, ...)] */
+opt_group_by: %empty { $$ = NULL; } | GROUP BY expr { $$ = $3; } ;
+opt_using_model: %empty { $$ = NULL; } | USING STRING { $$ = mks(N_STRING, @2, $2); } ;
 opt_by: %empty { $$ = NULL; } | BY expr { $$ = $2; } ;
 opt_types: %empty { $$ = NULL; } | TYPES '(' type_words ')' { $$ = $3; $$->sp = @$; } ;
 type_words: fname { $$ = mk1(N_LIST, @$, mks(N_NAME, @1, $1)); }

@@ -2,6 +2,7 @@
  * and dql_parse(), the entry point to the bison parser. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "ast.h"
 #include "lexer.h"
 #include "diag.h"
@@ -99,6 +100,42 @@ dql_schema *dql_yy_cast_schema(dql_lexer *lx, const dql_span *sp, char *tname)
     dql_schema_add(s, NULL, t, NULL);
     free(tname);
     return s;
+}
+
+/* Builds a verb statement (TRAIN ... FROM ... LABEL ..., EVALUATE ... ON ...),
+ * checking the words that are not keywords. */
+dql_node *dql_yy_xstmt(dql_lexer *lx, dql_span sp, char *verb, char *target, char *w1, const dql_span *w1sp,
+                       const char *w1want, dql_node *rel, dql_node *by, char *w2, const dql_span *w2sp,
+                       dql_node *label, dql_node *group, dql_node *with)
+{
+    if (strcasecmp(w1, w1want) != 0) {
+        dql_diag(lx->errfp, DQL_DIAG_ERROR, w1sp, "expected %s here, not '%s'", w1want, w1);
+        lx->nerr++;
+    }
+    if (strcasecmp(w2, "LABEL") != 0) {
+        dql_diag(lx->errfp, DQL_DIAG_ERROR, w2sp, "expected LABEL here, not '%s'", w2);
+        lx->nerr++;
+    }
+    if (!strcmp(w1want, "ON") && strcasecmp(verb, "EVALUATE") != 0) {
+        dql_diag(lx->errfp, DQL_DIAG_ERROR, &sp, "unknown statement '%s'", verb);
+        lx->nerr++;
+    }
+    if (!strcmp(w1want, "FROM") && strcasecmp(verb, "TRAIN") != 0) {
+        dql_diag(lx->errfp, DQL_DIAG_ERROR, &sp, "%s is used as 'x = %s rel BY ...;'", verb, verb);
+        lx->nerr++;
+    }
+    dql_node *n = dql_node_new(N_XSTMT, sp);
+    for (char *u = verb; *u; u++) if (*u >= 'a' && *u <= 'z') *u = (char)(*u - 32);
+    n->str = verb;
+    n->sval = target;
+    dql_node_add(n, rel);
+    dql_node_add(n, by);
+    dql_node_add(n, label);
+    dql_node_add(n, group);
+    dql_node_add(n, with);
+    free(w1);
+    free(w2);
+    return n;
 }
 
 dql_node *dql_parse(const char *file, const char *src, size_t len, FILE *errfp, int *nerr)

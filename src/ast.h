@@ -41,7 +41,10 @@ typedef enum dql_nk {
     N_STREAM,      /* kids[0]: rel; str: command (or alias of DEFINEd command); ival: 1 if str is an alias; schema */
     N_SQL,         /* str: SQL text */
     N_MACRO_CALL,  /* str: macro name; kids: args (N_REF, N_STRING, N_INT...) */
-    N_XOP,         /* a DNS verb: str: RESOLVE...; kids: rel, BY expr|NULL, N_LIST types|NULL, N_LIST of N_ARG|NULL */
+    N_XOP,         /* a DNS verb: str: RESOLVE...; kids: rel, BY expr|NULL, N_LIST types|NULL,
+                      N_LIST of N_ARG|NULL, N_STRING model (USING)|NULL */
+    N_XSTMT,       /* a verb statement: str: TRAIN|EVALUATE; sval: target ('model'); kids: rel, BY expr,
+                      LABEL expr, GROUP BY expr|NULL, N_LIST of N_ARG|NULL */
 
     /* nested FOREACH statements */
     N_NESTED_ASSIGN, /* str: alias; kids[0]: nested op or expression */

@@ -12,6 +12,18 @@ static const dql_xop_def *const xops[] = {
     NULL,
 };
 
+/* The verb statements (TRAIN, EVALUATE): later issues add theirs here. */
+static const dql_xstmt_def *const xstmts[] = {
+    NULL,
+};
+
+const dql_xstmt_def *dql_xstmt_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof xstmts / sizeof xstmts[0]; i++)
+        if (xstmts[i] && !strcasecmp(xstmts[i]->name, name)) return xstmts[i];
+    return NULL;
+}
+
 const dql_xop_def *dql_xop_find(const char *name)
 {
     for (size_t i = 0; i < sizeof xops / sizeof xops[0]; i++)

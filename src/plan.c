@@ -678,6 +678,7 @@ static dql_plan *plan_xop(dql_planner *pl, const dql_node *n)
     }
     if (n->kids[3] && !dql_plan_args(pl, n->kids[3], &p->args, &p->argarena)) { dql_plan_unref(p); return NULL; }
     p->xplan.with = &p->args;
+    if (n->nkids > 4 && n->kids[4]) p->xplan.model = p->path = dql_xstrdup(n->kids[4]->str);
     char err[512] = "";
     dql_schema *out = NULL;
     if (xd->plan(&p->xplan, &out, &p->xpstate, err, sizeof err) != DQL_OK || !out) {

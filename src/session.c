@@ -542,7 +542,7 @@ static int expand(dql_session *s, dql_node *script, stmt_list *out, int depth)
 
 /* ------------------------------------------------------------ statements */
 
-typedef enum { A_NONE, A_DUMP, A_STORE, A_DESCRIBE, A_EXPLAIN, A_SQL, A_SHOWSET } action_kind;
+typedef enum { A_NONE, A_DUMP, A_STORE, A_DESCRIBE, A_EXPLAIN, A_SQL, A_SHOWSET, A_XSTMT } action_kind;
 
 typedef struct action {
     action_kind kind;
@@ -554,6 +554,9 @@ typedef struct action {
     char *target;
     bool overwrite;
     char *describe_name;
+    const dql_xstmt_def *xsd;     /* A_XSTMT */
+    dql_xstmt_plan xsp;
+    void *xspstate;
 } action;
 
 static const dql_storer_def *default_storer(const char *target)
@@ -578,6 +581,10 @@ static const dql_storer_def *default_storer(const char *target)
 
 static void action_free(action *a)
 {
+    if (a->xsd && a->xsd->plan_free && a->xspstate) a->xsd->plan_free(a->xspstate);
+    dql_expr_free(a->xsp.by);
+    dql_expr_free(a->xsp.label);
+    dql_expr_free(a->xsp.group);
     dql_plan_unref(a->plan);
     free(a->args.a);
     dql_arena_free(&a->argarena);
@@ -770,6 +777,36 @@ static void check_stmt(dql_session *s, dql_planner *pl, dql_node *st, action **a
         dql_plan_unref(in);
         return;
     }
+    case N_XSTMT: {
+        a.kind = A_XSTMT;
+        a.xsd = dql_xstmt_find(st->str);
+        if (!a.xsd) {
+            dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "%s is not available in this build", st->str);
+            pl->nerr++;
+            return;
+        }
+        a.plan = dql_plan_rel(pl, st->kids[0], NULL);
+        if (!a.plan) return;
+        dql_scope sc = { a.plan->schema, NULL, s, pl->errfp, 0, true };
+        a.xsp.verb = a.xsd->name;
+        a.xsp.target = st->sval;
+        a.xsp.in = a.plan->schema;
+        a.xsp.sess = s;
+        a.xsp.by = dql_expr_compile(&sc, st->kids[1]);
+        a.xsp.label = dql_expr_compile(&sc, st->kids[2]);
+        if (st->kids[3]) a.xsp.group = dql_expr_compile(&sc, st->kids[3]);
+        pl->nerr += sc.nerr;
+        if (sc.nerr || !a.xsp.by || !a.xsp.label || (st->kids[3] && !a.xsp.group)) { action_free(&a); return; }
+        if (st->kids[4] && !dql_plan_args(pl, st->kids[4], &a.args, &a.argarena)) { action_free(&a); return; }
+        a.xsp.with = &a.args;
+        if (a.xsd->plan(&a.xsp, &a.xspstate, err, sizeof err) != DQL_OK) {
+            dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "%s: %s", a.xsd->name, err[0] ? err : "cannot plan");
+            pl->nerr++;
+            action_free(&a);
+            return;
+        }
+        break;
+    }
     case N_SQL_STMT: {
         dql_node tmp = *st;
         tmp.kind = N_SQL;
@@ -806,6 +843,9 @@ static dql_status store_batch(void *ud, const dql_batch *b)
     ss->ex->rows_out = ss->rows;
     return ss->sd->write(ss->st, b);
 }
+
+/* The batch source a verb statement reads its relation from. */
+static dql_status xstmt_rows(void *ud, const dql_batch **b) { return dql_engine_next(ud, b); }
 
 /* Runs one checked action. */
 static dql_status run_action(dql_session *s, action *a)
@@ -855,6 +895,15 @@ static dql_status run_action(dql_session *s, action *a)
         dql_plan_explain(&b, a->plan, 0);
         fputs(dql_buf_cstr(&b), s->out.fp);
         dql_buf_free(&b);
+        break;
+    }
+    case A_XSTMT: {
+        dql_op *root = NULL;
+        st = dql_engine_open(a->plan, &ex, &root);
+        if (st == DQL_OK) st = a->xsd->run(&a->xsp, a->xspstate, &ex, xstmt_rows, root, s->out.fp);
+        if (root) dql_engine_close(root);
+        if (st == DQL_EOF) st = DQL_OK;
+        fflush(s->out.fp);
         break;
     }
     case A_SHOWSET:

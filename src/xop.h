@@ -23,6 +23,7 @@ typedef struct dql_xop_plan {
     const dql_args *with;        /* WITH (...) arguments (literals) */
     char **types;                /* TYPES (...) words as written, or NULL */
     int ntypes;
+    const char *model;           /* USING 'file' (CLASSIFY), or NULL */
     dql_session *sess;
 } dql_xop_plan;
 
@@ -52,6 +53,37 @@ typedef struct dql_xop_def {
     /* Optional: extra text for EXPLAIN (e.g. "servers 127.0.0.1:5353, 500 in flight"). */
     void (*explain)(void *pstate, dql_buf *b);
 } dql_xop_def;
+
+/* Verb statements:
+ *
+ *     TRAIN 'model' FROM rel BY expr LABEL expr [GROUP BY expr] [WITH (...)];
+ *     EVALUATE 'model' ON rel BY expr LABEL expr [GROUP BY expr] [WITH (...)];
+ *
+ * They read a whole relation and print a report (or write a file). */
+typedef struct dql_xstmt_plan {
+    const char *verb;            /* "TRAIN" */
+    const char *target;          /* the quoted file name */
+    const dql_schema *in;
+    dql_expr *by, *label, *group; /* compiled against in; group may be NULL */
+    const dql_args *with;
+    dql_session *sess;
+} dql_xstmt_plan;
+
+/* Pulls the next batch of the relation (DQL_EOF at its end). */
+typedef dql_status (*dql_rows_fn)(void *ud, const dql_batch **b);
+
+typedef struct dql_xstmt_def {
+    const char *name;
+    const char *syntax;
+    const char *summary;
+    dql_status (*plan)(const dql_xstmt_plan *xp, void **pstate, char *err, size_t errlen);
+    void (*plan_free)(void *pstate);
+    /* Runs the statement: rows(ud, &b) gives the relation; reports go to out.
+     * Errors through dql_exec_error. */
+    dql_status (*run)(const dql_xstmt_plan *xp, void *pstate, dql_exec *ex, dql_rows_fn rows, void *ud, FILE *out);
+} dql_xstmt_def;
+
+const dql_xstmt_def *dql_xstmt_find(const char *name);
 
 /* Lookup by name (case-insensitive); NULL when unknown. dql_xop_at iterates. */
 const dql_xop_def *dql_xop_find(const char *name);
