@@ -134,6 +134,27 @@ static void foreach_close(dql_op *op)
     free(s);
 }
 
+/* Casts flattened columns to the types AS declared; a value that does not
+ * cast is a counted warning and null. */
+static dql_status flatten_casts(const dql_gen *gi, dql_value *orow, dql_evctx *cx)
+{
+    for (int c = 0; c < gi->ncols; c++) {
+        dql_type t = gi->casts[c];
+        dql_value *v = &orow[gi->outcol + c];
+        if (t == DQL_T__COUNT || v->type == DQL_T_NULL || v->type == (uint8_t)t) continue;
+        dql_value out;
+        if (dql_value_cast(cx->arena, *v, t, &out)) { *v = out; continue; }
+        dql_buf b = {0};
+        dql_value_format(&b, *v);
+        dql_status st = dql_exec_warn(cx->ex, "bad cast", "cannot cast '%.*s' to %s", (int)(b.len > 60 ? 60 : b.len),
+                                      b.p ? b.p : "", dql_type_name(t));
+        dql_buf_free(&b);
+        *v = dql_null();
+        if (st) return st;
+    }
+    return DQL_OK;
+}
+
 /* Writes the output row for the current odometer position. */
 static void foreach_emit(dql_plan *p, foreach_st *s, dql_value *orow)
 {
@@ -179,7 +200,13 @@ static dql_status foreach_next(dql_op *op, dql_batch **out)
         if (s->row_pending) {
             /* continue emitting the cartesian product of flattened bags */
             while (op->out.n < op->out.cap) {
-                foreach_emit(p, s, dql_batch_row(&op->out, op->out.n++));
+                dql_value *orow = dql_batch_row(&op->out, op->out.n++);
+                foreach_emit(p, s, orow);
+                for (int g = 0; g < p->ngen; g++)
+                    if (p->gen[g].casts) {
+                        dql_status cst = flatten_casts(&p->gen[g], orow, &cx);
+                        if (cst) return cst;
+                    }
                 if (!odometer_next(p, s)) { s->row_pending = false; s->pos++; break; }
             }
             if (op->out.n == op->out.cap) { *out = &op->out; return DQL_OK; }

@@ -38,7 +38,7 @@ void dql_plan_unref(dql_plan *p)
     if (p->declared) dql_schema_free(p->declared);
     for (int i = 0; i < p->nlocals; i++) dql_expr_free(p->locals[i]);
     free(p->locals);
-    for (int i = 0; i < p->ngen; i++) dql_expr_free(p->gen[i].e);
+    for (int i = 0; i < p->ngen; i++) { dql_expr_free(p->gen[i].e); free(p->gen[i].casts); }
     free(p->gen);
     dql_expr_free(p->cond);
     if (p->keys) {
@@ -231,6 +231,17 @@ static dql_plan *plan_load(dql_planner *pl, const dql_node *n, const char *path,
 
 /* ------------------------------------------------------------ FOREACH */
 
+/* Flattened column i of g must be cast to t (declared in AS). */
+static void gen_cast(dql_gen *g, int i, dql_type t)
+{
+    if (t == DQL_T_TUPLE || t == DQL_T_BAG || t == DQL_T_MAP) return;
+    if (!g->casts) {
+        g->casts = dql_xmalloc(sizeof(dql_type) * (size_t)(g->ncols + 1));
+        for (int k = 0; k <= g->ncols; k++) g->casts[k] = DQL_T__COUNT;
+    }
+    g->casts[i] = t;
+}
+
 /* Appends the output fields of one generate item. */
 static bool gen_fields(dql_planner *pl, dql_schema *out, dql_gen *g, const dql_node *item, const dql_expr *e)
 {
@@ -245,7 +256,8 @@ static bool gen_fields(dql_planner *pl, dql_schema *out, dql_gen *g, const dql_n
             const dql_field *f = &e->sub->f[i];
             const char *name = as ? as->f[i].name : f->name;
             dql_type t = as && as->f[i].type != DQL_T_BYTEARRAY ? as->f[i].type : f->type;
-            dql_schema_add(out, name, t, f->sub);
+            if (t != f->type) gen_cast(g, i, t);
+            dql_schema_add(out, name, t, t == f->type ? f->sub : as->f[i].sub);
         }
         return true;
     }
@@ -256,8 +268,11 @@ static bool gen_fields(dql_planner *pl, dql_schema *out, dql_gen *g, const dql_n
             return false;
         }
         g->ncols = as->n;
-        for (int i = 0; i < as->n; i++)
-            dql_schema_add(out, as->f[i].name, as->f[i].type == DQL_T_BYTEARRAY ? DQL_T_ANY : as->f[i].type, as->f[i].sub);
+        for (int i = 0; i < as->n; i++) {
+            dql_type t = as->f[i].type == DQL_T_BYTEARRAY ? DQL_T_ANY : as->f[i].type;
+            if (t != DQL_T_ANY) gen_cast(g, i, t);
+            dql_schema_add(out, as->f[i].name, t, as->f[i].sub);
+        }
         return true;
     }
     g->ncols = 1;
@@ -374,6 +389,7 @@ static dql_plan *plan_foreach(dql_planner *pl, const dql_node *n, dql_plan *in)
             for (int c = 0; c < in->schema->n; c++) {
                 p->gen = dql_xrealloc(p->gen, sizeof(dql_gen) * (size_t)(p->ngen + 1));
                 dql_gen *g = &p->gen[p->ngen++];
+                memset(g, 0, sizeof *g);
                 const dql_field *f = &in->schema->f[c];
                 g->e = dql_expr_col(c, f->type, f->sub, f->name);
                 g->flatten = false;
@@ -393,6 +409,7 @@ static dql_plan *plan_foreach(dql_planner *pl, const dql_node *n, dql_plan *in)
             e = dql_expr_cast(e, it->schema->f[0].type);
         p->gen = dql_xrealloc(p->gen, sizeof(dql_gen) * (size_t)(p->ngen + 1));
         dql_gen *g = &p->gen[p->ngen++];
+        memset(g, 0, sizeof *g);
         g->e = e;
         g->flatten = it->ival != 0;
         g->outcol = out->n;

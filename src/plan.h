@@ -24,6 +24,8 @@ typedef struct dql_gen {
     bool flatten;
     int ncols;
     int outcol;
+    dql_type *casts;        /* FLATTEN ... AS (x:int, ...): per column the type to cast to,
+                               DQL_T__COUNT for none; NULL when no column needs one */
 } dql_gen;
 
 /* An aggregate slot of a HASHAGG: def->agg applied to arg (evaluated on the
