@@ -39,6 +39,7 @@ struct dql_session {
     volatile sig_atomic_t intr;
     lua_State *L;
     int macro_serial;
+    bool checking;                    /* inside dql_session_exec with DQL_RUN_CHECK_ONLY */
     void (*progress)(void *ud, const dql_exec *ex);
     void *progress_ud;
     dql_plan *last_plan;              /* the last DUMP or SQL that ran (.last) */
@@ -206,6 +207,9 @@ sqlite3 *dql_session_db(dql_session *s, char *err, size_t errlen)
 {
     if (s->db) return s->db;
     const char *path = dql_session_get(s, "db");
+    /* checking (-c) must not create a workspace: a missing one is an empty,
+     * in-memory stand-in */
+    if (s->checking && access(path, F_OK) != 0) path = ":memory:";
     if (dql_ws_open(path, &s->db, err, errlen) != DQL_OK) { s->db = NULL; return NULL; }
     free(s->dbpath);
     s->dbpath = dql_xstrdup(path);
@@ -941,6 +945,7 @@ static dql_status run_action(dql_session *s, action *a)
 dql_status dql_session_exec(dql_session *s, const char *file, const char *text, int flags)
 {
     size_t len;
+    s->checking = (flags & DQL_RUN_CHECK_ONLY) != 0;
     char *pre = keep_text(s, dql_preprocess(text, strlen(text), &s->params, &len));
     const char *fname = keep_name(s, file ? file : "-");
     int nerr = 0;

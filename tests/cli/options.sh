@@ -129,7 +129,9 @@ check_run "-c on a driver with a syntax error" 3 '' "~syntax\.lua:2: " "$DQL" -c
 
 # ---------------------------------------------------------------- -c, --check
 for opt in -c --check; do
+    rm -f dql.db
     check_run "$opt runs nothing" 0 '' '' "$DQL" $opt -e "$LOAD_F DUMP d; STORE d INTO 'checked';"
+    check_absent "$opt creates no workspace" dql.db
     check_run "$opt: no table was stored" 0 '' '' "$DQL" -e '.tables'
     check_run "$opt finds errors" 3 '' "-e:1:6: error: unknown alias 'nope'
   DUMP nope;
@@ -138,8 +140,6 @@ done
 check_run "-c checks every -e" 3 '' "-e:1:6: error: unknown alias 'nope'
   DUMP nope;
        ^~~~" "$DQL" -c -e "$LOAD_F DUMP d;" -e 'DUMP nope;'
-# (-c with a STORE creates an empty workspace file, a known engine issue)
-rm -f dql.db
 check_run "-c with a script argument" 3 '' '*' "$DQL" -c bad.dql
 check_stdin script.dql "-c with the script on stdin" 0 '' '' "$DQL" -c
 
