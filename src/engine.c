@@ -273,7 +273,11 @@ dql_op *dql_op_build(dql_plan *p, dql_exec *ex)
         break;
     case P_HASHAGG: dql_op_init_hashagg(op); break;
     case P_ORDER: dql_op_init_order(op); break;
-    case P_LIMIT: dql_op_init_limit(op); break;
+    case P_LIMIT:
+        dql_op_init_limit(op);
+        /* LIMIT n over ORDER: the ORDER keeps only the best n rows (a heap) */
+        if (op->in[0]->plan->kind == P_ORDER) op->in[0]->limit_hint = p->limit;
+        break;
     case P_UNION: dql_op_init_union(op); break;
     case P_SAMPLE: dql_op_init_sample(op); break;
     case P_CROSS: dql_op_init_cross(op); break;

@@ -26,6 +26,7 @@ struct dql_op {
     dql_batch out;
     void *st;            /* operator state */
     bool eof;
+    int64_t limit_hint;  /* ORDER under a LIMIT: only the first limit_hint rows are wanted (top-k) */
 };
 
 /* Pulls the next batch of input i (DQL_EOF at the end). */
