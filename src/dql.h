@@ -262,6 +262,10 @@ typedef struct dql_span {
 
 /* -------------------------------------------------------------- utilities */
 
+/* Reads a whole file ("-": stdin) into a malloc'd NUL-terminated buffer;
+ * *len (if not NULL) gets its length. NULL with a message in err on failure. */
+char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen);
+
 /* Parses sizes like "256MB", "1g", "4096" into bytes. */
 bool dql_parse_size(const char *s, uint64_t *out);
 /* Parses durations like "2s", "500ms", "1h30m" into microseconds. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <ctype.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <lua.h>
 #include <lauxlib.h>
 #include "session.h"
@@ -15,16 +16,30 @@
 
 int dql_run_tests(int argc, char **argv);
 int dql_shell_run(dql_session *s);
-char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen);
 
+extern volatile sig_atomic_t dql_shell_at_prompt;
 static volatile sig_atomic_t *g_intr;
-static volatile sig_atomic_t g_intr_count;
+static double g_intr_at[2];    /* the times of the two Ctrl-Cs before this one */
 
+/* Ctrl-C: at the shell's prompt, only interrupts its read (the line is
+ * cleared); otherwise sets the session's interrupt flag, which cancels the
+ * running statement. A third Ctrl-C within a second exits with 130. */
 static void on_sigint(int sig)
 {
     (void)sig;
+    if (dql_shell_at_prompt) return;
     if (g_intr) *g_intr = 1;
-    if (++g_intr_count >= 3) _exit(130);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (g_intr_at[0] > 0 && now - g_intr_at[0] < 1.0) {
+        static const char msg[] = "\ninterrupted\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(130);
+    }
+    g_intr_at[0] = g_intr_at[1];
+    g_intr_at[1] = now;
 }
 
 static const char usage_line[] = "Usage: dql [OPTIONS] [SCRIPT.dql | DRIVER.lua [ARGS...]]\n";
@@ -47,6 +62,7 @@ static void usage(FILE *fp)
         "  --db FILE          workspace database (default: dql.db)\n"
         "  --mode MODE        output mode: table box csv tsv json jsonl markdown line\n"
         "  --headers          print column headers (csv, tsv)\n"
+        "  -i, --interactive  start the interactive shell after -e, -f or SCRIPT\n"
         "  -X                 do not read ~/.dqlrc\n"
         "  -init FILE         run FILE instead of ~/.dqlrc\n"
         "  --run-tests FILE.. run data-driven test files\n"
@@ -68,22 +84,6 @@ static int usage_error(const char *fmt, const char *arg)
     fputs(usage_line, stderr);
     fputs("Try 'dql --help' for more information.\n", stderr);
     return DQL_EXIT_USAGE;
-}
-
-char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
-    dql_buf b = {0};
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) dql_buf_put(&b, tmp, n);
-    bool bad = ferror(f) != 0;
-    if (f != stdin) fclose(f);
-    if (bad) { snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno)); dql_buf_free(&b); return NULL; }
-    if (len) *len = b.len;
-    dql_buf_cstr(&b);
-    return b.p;
 }
 
 /* Runs a script text; dot-commands at the start of a line are handled by the
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
     const char **pfiles = dql_xcalloc((size_t)argc + 1, sizeof(char *));
     const char **pvals = dql_xcalloc((size_t)argc + 1, sizeof(char *));
     int njobs = 0, npfiles = 0, npvals = 0, flags = 0, rc = 0;
-    bool norc = false, headers = false;
+    bool norc = false, headers = false, interactive = false;
     const char *db = NULL, *mode = NULL, *script = NULL, *init = NULL;
     int script_argi = -1;
     dql_session *s = dql_session_new();
@@ -192,6 +192,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "-c") || !strcmp(a, "--check")) flags |= DQL_RUN_CHECK_ONLY;
         else if (!strcmp(a, "-bail") || !strcmp(a, "--bail")) flags |= DQL_RUN_BAIL;
         else if (!strcmp(a, "-X")) norc = true;
+        else if (!strcmp(a, "-i") || !strcmp(a, "--interactive")) interactive = true;
         else if (!strcmp(a, "--headers")) headers = true;
         else if (!strcmp(a, "-p")) {
             if (!more) { rc = usage_error("%s needs NAME=VALUE", a); goto done; }
@@ -316,13 +317,18 @@ int main(int argc, char **argv)
             if (!t) { fprintf(stderr, "dql: %s\n", err); rc = DQL_EXIT_USAGE; }
             else { st = worst(st, dql_shell_script(s, script, t, flags)); free(t); }
         }
-    } else if (!script && njobs == 0 && rc == 0 && !stop) {
+    } else if (!script && njobs == 0 && rc == 0 && !stop && !interactive) {
         if (isatty(0)) rc = dql_shell_run(s);
         else {
             char *t = dql_read_file("-", NULL, err, sizeof err);
             if (!t) { fprintf(stderr, "dql: %s\n", err); rc = DQL_EXIT_USAGE; }
             else { st = worst(st, dql_shell_script(s, "<stdin>", t, flags)); free(t); }
         }
+    }
+    /* -i: the shell, after the scripts (unless one of them quit) */
+    if (interactive && rc == 0 && !dql_shell_quit_requested(NULL)) {
+        rc = dql_shell_run(s);
+        st = DQL_OK;
     }
     int qcode;
     if (dql_shell_quit_requested(&qcode)) rc = qcode;

@@ -390,22 +390,6 @@ static void print_warnings(dql_session *s, dql_exec *ex, const dql_span *sp)
 
 /* ------------------------------------------------------------ macros, IMPORT */
 
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
-    dql_buf b = {0};
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) dql_buf_put(&b, tmp, n);
-    bool bad = ferror(f);
-    if (f != stdin) fclose(f);
-    if (bad) { snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno)); dql_buf_free(&b); return NULL; }
-    *len = b.len;
-    dql_buf_cstr(&b);
-    return b.p;
-}
-
 static char *keep_text(dql_session *s, char *t)
 {
     s->texts = dql_xrealloc(s->texts, sizeof(char *) * (size_t)(s->ntexts + 1));
@@ -528,7 +512,7 @@ static int expand(dql_session *s, dql_node *script, stmt_list *out, int depth)
             if (depth > 16) { dql_diag(s->errfp, DQL_DIAG_ERROR, &st->sp, "IMPORT nested too deeply"); nerr++; continue; }
             char err[512];
             size_t len;
-            char *raw = read_file(st->str, &len, err, sizeof err);
+            char *raw = dql_read_file(st->str, &len, err, sizeof err);
             if (!raw) { dql_diag(s->errfp, DQL_DIAG_ERROR, &st->sp, "%s", err); nerr++; continue; }
             char *text = keep_text(s, dql_preprocess(raw, len, &s->params, &len));
             free(raw);

@@ -23,7 +23,6 @@
 #include <libgen.h>
 #include "session.h"
 
-char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen);
 dql_status dql_shell_script(dql_session *s, const char *file, const char *text, int flags);
 void dql_shell_reset(void);
 

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <strings.h>
 
 /* ---------------------------------------------------------------- status */
@@ -583,4 +584,31 @@ void dql_batch_free(dql_batch *b)
     free(b->v);
     b->v = NULL;
     b->n = b->cap = 0;
+}
+
+char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    dql_buf b = {0};
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        dql_buf_put(&b, tmp, n);
+    bool bad = ferror(f) != 0;
+    int e = errno;
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(e));
+        dql_buf_free(&b);
+        return NULL;
+    }
+    if (len)
+        *len = b.len;
+    dql_buf_cstr(&b);
+    return b.p;
 }
