@@ -19,6 +19,7 @@ int dql_yylex(DQL_YYSTYPE *lval, DQL_YYLTYPE *lloc, dql_lexer *lx);
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "diag.h"
 
 #define YYLLOC_DEFAULT(Cur, Rhs, N)                                        \
@@ -208,9 +209,10 @@ func_args: %empty { $$ = mk(N_LIST, @$); }
 func_arglist: func_arg { $$ = mk1(N_LIST, @$, $1); }
             | func_arglist ',' func_arg { $$ = $1; dql_node_add($$, $3); }
             ;
+/* argument names may be keywords (parallel = 2, explain = true, null = 'NA') */
 func_arg: argval { $$ = mk1(N_ARG, @$, $1); }
-        | name '=' argval { $$ = mks(N_ARG, @$, $1); dql_node_add($$, $3); }
-        | name '=' name { $$ = mks(N_ARG, @$, $1); dql_node_add($$, mks(N_STRING, @3, $3)); }
+        | fname '=' argval { $$ = mks(N_ARG, @$, $1); dql_node_add($$, $3); }
+        | fname '=' name { $$ = mks(N_ARG, @$, $1); dql_node_add($$, mks(N_STRING, @3, $3)); }
         | NUL '=' argval { $$ = mks(N_ARG, @$, dql_xstrdup("null")); dql_node_add($$, $3); }
         ;
 argval: STRING { $$ = mks(N_STRING, @$, $1); }
@@ -266,8 +268,14 @@ relexpr: LOAD STRING opt_using opt_as_schema
        | UNION ONSCHEMA rels { $$ = $3; $$->kind = N_UNION; $$->sp = @$; $$->ival = 1; }
        | SAMPLE rel expr { $$ = mk2(N_SAMPLE, @$, $2, $3); }
        | CROSS rels opt_parallel { $$ = $2; $$->kind = N_CROSS; $$->sp = @$; }
-       | STREAM rel THROUGH BQSTRING opt_as_schema { $$ = mk1(N_STREAM, @$, $2); $$->str = $4; $$->schema = $5; }
-       | STREAM rel THROUGH name opt_as_schema { $$ = mk1(N_STREAM, @$, $2); $$->str = $4; $$->ival = 1; $$->schema = $5; }
+       | STREAM rel THROUGH BQSTRING opt_with opt_as_schema
+           { $$ = mk1(N_STREAM, @$, $2); dql_node_add($$, $5); $$->str = $4; $$->schema = $6; }
+       | STREAM rel THROUGH name opt_with opt_as_schema
+           { $$ = mk1(N_STREAM, @$, $2); dql_node_add($$, $5); $$->str = $4; $$->ival = 1; $$->schema = $6; }
+       | STREAM rel THROUGH name STRING opt_with opt_as_schema
+           { $$ = mk1(N_STREAM, @$, $2); dql_node_add($$, $6); $$->str = $5; $$->ival2 = 1; $$->schema = $7;
+             if (strcasecmp($4, "SHELL") != 0) { dql_diag(lx->errfp, DQL_DIAG_ERROR, &@4, "expected `command`, a DEFINEd command or SHELL 'command', not '%s'", $4); lx->nerr++; }
+             free($4); }
        | SQL STRING { $$ = mks(N_SQL, @$, $2); }
        | XOP rel opt_by opt_types opt_using_model opt_with
            { $$ = mks(N_XOP, @$, $1); dql_node_add($$, $2); dql_node_add($$, $3); dql_node_add($$, $4); dql_node_add($$, $6);

@@ -38,7 +38,8 @@ typedef enum dql_nk {
     N_UNION,       /* kids: rels; ival: ONSCHEMA */
     N_SAMPLE,      /* kids[0]: rel; kids[1]: fraction expr */
     N_CROSS,       /* kids: rels */
-    N_STREAM,      /* kids[0]: rel; str: command (or alias of DEFINEd command); ival: 1 if str is an alias; schema */
+    N_STREAM,      /* kids[0]: rel; kids[1]: WITH args (N_LIST of N_ARG) or NULL; str: command (or alias of a
+                      DEFINEd command); ival: 1 if str is an alias; ival2: 1 for THROUGH SHELL '...'; schema */
     N_SQL,         /* str: SQL text */
     N_MACRO_CALL,  /* str: macro name; kids: args (N_REF, N_STRING, N_INT...) */
     N_XOP,         /* a DNS verb: str: RESOLVE...; kids: rel, BY expr|NULL, N_LIST types|NULL,

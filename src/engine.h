@@ -44,7 +44,7 @@ void dql_op_init_sample(dql_op *op);
 void dql_op_init_limit(dql_op *op);
 void dql_op_init_cross(dql_op *op);     /* op_join.c: CROSS and replicated JOIN */
 void dql_op_init_repjoin(dql_op *op);
-void dql_op_init_stream(dql_op *op);    /* op_misc.c */
+void dql_op_init_stream(dql_op *op);    /* op_stream.c */
 void dql_op_init_xop(dql_op *op);       /* op_xop.c: the DNS verbs */
 
 /* The sorter's budget and temp dir for this execution. */

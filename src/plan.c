@@ -831,6 +831,20 @@ dql_plan *dql_plan_rel(dql_planner *pl, const dql_node *n, const char *alias)
         p = dql_plan_new(P_STREAM, n->sp);
         add_input(p, in);
         p->command = dql_xstrdup(cmd);
+        p->shell = n->ival2 != 0;
+        if (n->nkids > 1 && n->kids[1] && !dql_plan_args(pl, n->kids[1], &p->args, &p->argarena)) { dql_plan_unref(p); return NULL; }
+        for (int i = 0; i < p->args.n; i++) {
+            const dql_arg *a = &p->args.a[i];
+            int64_t us;
+            char tb[64];
+            bool ok = a->name && !strcmp(a->name, "timeout") && a->v.type == DQL_T_CHARARRAY &&
+                      snprintf(tb, sizeof tb, "%.*s", (int)a->v.len, a->v.u.s) > 0 && dql_parse_duration(tb, &us);
+            if (!ok) {
+                perr(pl, &n->kids[1]->sp, "STREAM takes WITH (timeout = '30s'); '%s' is not understood", a->name ? a->name : "(positional)");
+                dql_plan_unref(p);
+                return NULL;
+            }
+        }
         if (n->schema) {
             p->schema = dql_schema_copy(n->schema);
             p->declared = dql_schema_copy(n->schema);

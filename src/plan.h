@@ -90,8 +90,9 @@ struct dql_plan {
     /* UNION ONSCHEMA: for input i, map[i][j] = input column for output j or -1 */
     int **colmap;
 
-    /* STREAM */
+    /* STREAM: the command, WITH arguments in args, through /bin/sh when shell */
     char *command;
+    bool shell;
 
     /* XOP: a DNS verb (xop.h) */
     const dql_xop_def *xop;

@@ -248,6 +248,35 @@ check_run ".progress on" 0 '1,x' '' "$DQL" -e "$LOAD_G" -e '.progress on' -e 'DU
 check_run ".progress without argument" 0 'on' '' "$DQL" -e '.progress on' -e '.progress'
 check_run ".progress maybe" 2 '' 'Usage: .progress on|off' "$DQL" -e '.progress maybe'
 
+# ---------------------------------------------------------------- .edit
+# (through a terminal: tests/cli/repl.sh). $EDITOR is a script here.
+cat > "$T/ed-limit" <<'EOF'
+#!/bin/sh
+sed 's/LIMIT d 1/LIMIT d 2/' "$1" > "$1.new" && mv "$1.new" "$1"
+EOF
+cat > "$T/ed-new" <<'EOF'
+#!/bin/sh
+printf '%s\n' '.mode jsonl' "d = LOAD 'g.csv' USING csv() AS (a:int, b:chararray);" 'DUMP (LIMIT d 1)' > "$1"
+EOF
+cat > "$T/ed-empty" <<'EOF'
+#!/bin/sh
+[ -s "$1" ] && exit 9
+echo .mode > "$1"
+EOF
+chmod +x "$T/ed-limit" "$T/ed-new" "$T/ed-empty"
+check_run ".edit runs the edited statement" 0 '1,x
+1,x
+22,y|z' '' env EDITOR="$T/ed-limit" "$DQL" -e "$LOAD_G" -e 'DUMP (LIMIT d 1);' -e '.edit'
+check_run ".edit: VISUAL before EDITOR" 0 '1,x
+1,x
+22,y|z' '' env VISUAL="$T/ed-limit" EDITOR=false "$DQL" -e "$LOAD_G" -e 'DUMP (LIMIT d 1);' -e '.edit'
+check_run ".edit: dot-commands and several statements run, a missing ';' is added" 0 '{"a":1,"b":"x"}' '' \
+    env EDITOR="$T/ed-new" "$DQL" -e '.edit'
+check_run ".edit with no statement before: an empty file" 0 'csv' '' env EDITOR="$T/ed-empty" "$DQL" -e '.edit'
+check_run ".edit unchanged runs nothing" 0 '1,x' '' env EDITOR=true "$DQL" -e "$LOAD_G" -e 'DUMP (LIMIT d 1);' -e '.edit'
+check_run ".edit: a failing editor" 1 '' 'dql: .edit: editor exited with status 1; nothing run' env EDITOR=false "$DQL" -e '.edit'
+check_run ".edit x" 2 '' 'Usage: .edit' "$DQL" -e '.edit x'
+
 # ---------------------------------------------------------------- .shell
 check_run ".shell" 0 'a  b' '' "$DQL" -e ".shell echo 'a  b'"
 check_run ".shell: output order" 0 '1,x
@@ -268,20 +297,22 @@ check_run ".quit 1 2" 2 '' 'Usage: .quit [CODE]' "$DQL" -e '.quit 1 2'
 # ---------------------------------------------------------------- .help
 check_run ".help" 0 '*' '' "$DQL" -e '.help'
 # .help lists every command of the table, each once
-for c in aliases bail echo exit headers help last maxrows mode nullvalue once open output \
+for c in aliases bail echo edit exit headers help last maxrows mode nullvalue once open output \
          progress quit read schema set shell tables timer unset; do
     n=$(grep -c "^\.$c\( \|$\)" "$T/.run/out")
     [ "$n" -eq 1 ] || { echo "FAIL: .help lists .$c $n times" >&2; exit 1; }
 done
 n=$(grep -c '^\.' "$T/.run/out")
-[ "$n" -eq 22 ] || { echo "FAIL: .help lists $n commands, the test knows 22: add the new ones here and to doc/cli.md" >&2; exit 1; }
+[ "$n" -eq 23 ] || { echo "FAIL: .help lists $n commands, the test knows 23: add the new ones here and to doc/cli.md" >&2; exit 1; }
 # doc/cli.md documents every command of the table
 for c in $(sed -n 's/^\.\([a-z]*\).*/\1/p' "$T/.run/out"); do
     grep -q "^### \`\.$c" "$SRCDIR/doc/cli.md" || { echo "FAIL: doc/cli.md does not document .$c" >&2; exit 1; }
+    grep -Eq "^\.BI? \.$c( |\$)" "$SRCDIR/doc/dql.1" || { echo "FAIL: doc/dql.1 does not document .$c" >&2; exit 1; }
 done
 check_run ".help PATTERN" 0 '.timer on|off          print real/user/sys time after each statement (on stderr)' '' "$DQL" -e '.help tim'
 check_run ".help .PATTERN" 0 '.unset ALIAS...        forget aliases' '' "$DQL" -e '.help .unset'
-check_run ".help PATTERN matching several" 0 '.exit [CODE]           leave dql (exit status CODE, 0 to 255)
+check_run ".help PATTERN matching several" 0 '.edit                  open the last statement in $EDITOR; run it when saved
+.exit [CODE]           leave dql (exit status CODE, 0 to 255)
 .quit [CODE]           leave dql (exit status CODE, 0 to 255)' '' "$DQL" -e '.help it'
 check_run ".help with no match" 2 '' "dql: no dot-command matches 'zzz'" "$DQL" -e '.help zzz'
 check_run ".help a b" 2 '' 'Usage: .help [PATTERN]' "$DQL" -e '.help a b'
@@ -290,7 +321,7 @@ check_run ".help a b" 2 '' 'Usage: .help [PATTERN]' "$DQL" -e '.help a b'
 check_run "unambiguous prefix" 0 'tsv' '' "$DQL" -e '.mo tsv' -e '.mode'
 check_run "prefix .hea" 0 'on' '' "$DQL" -e '.hea on' -e '.headers'
 check_run "ambiguous prefix .he" 2 '' "dql: ambiguous command '.he': .headers, .help" "$DQL" -e '.he'
-check_run "ambiguous prefix .e" 2 '' "dql: ambiguous command '.e': .echo, .exit" "$DQL" -e '.e on'
+check_run "ambiguous prefix .e" 2 '' "dql: ambiguous command '.e': .echo, .edit, .exit" "$DQL" -e '.e on'
 check_run "unknown command" 2 '' "dql: unknown command '.frobnicate' (.help lists them)" "$DQL" -e '.frobnicate'
 check_run "a lone dot" 0 '' '' "$DQL" -e '.'
 check_run "dot-command after leading blanks" 0 'jsonl' '' "$DQL" -e '   .mode jsonl' -e '.mode'

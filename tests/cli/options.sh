@@ -248,4 +248,13 @@ EOF
 check_run "--run-tests" 0 '1 passed, 0 failed' '' "$DQL" --run-tests t.test
 check_run "--run-tests without files" 2 '' 'Usage: dql --run-tests FILE.test...' "$DQL" --run-tests
 
+
+# doc/dql.1 and doc/cli.md document every option --help lists
+check_run "--help for the manual" 0 '*' '' "$DQL" --help
+for o in $(sed -n 's/^  \(-[-a-zA-Z]*\).*/\1/p' "$T/.run/out"); do
+    NCHECKS=$((NCHECKS + 1))
+    m=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
+    grep -q -e "^\.BR\{0,1\}I\{0,1\} $m\( \|$\)" "$SRCDIR/doc/dql.1" || { echo "FAIL: doc/dql.1 does not document $o" >&2; exit 1; }
+    grep -q -e "\`$o[\` ]" "$SRCDIR/doc/cli.md" || { echo "FAIL: doc/cli.md does not document $o" >&2; exit 1; }
+done
 pass
