@@ -19,8 +19,11 @@ cd "$(dirname "$0")"
 PACKAGES=(
     build-essential autoconf automake libtool pkg-config bison
     liblua5.4-dev libedit-dev libsqlite3-dev sqlite3 libpsl-dev zlib1g-dev
-    libidn2-dev libldns-dev libmaxminddb-dev libpcap-dev
+    libidn2-dev libldns-dev libmaxminddb-dev libpcap-dev libmaxmind-db-writer-perl
     clang libclang-rt-14-dev tmux mawk python3
+    libssl-dev libmagic-dev libarchive-dev libyara-dev libclamav-dev file parallel
+    nsd unbound dnsperf adns-tools ldnsutils
+    tshark dnsjit dnscap python3-dnspython
 )
 
 deps=1

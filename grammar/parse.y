@@ -128,8 +128,8 @@ stmt: name '=' relexpr ';'       { $$ = mks(N_ASSIGN, @$, $1); dql_node_add($$, 
                                    $5->nkids = 0; dql_node_free($5);
                                    $$ = mk2(N_MACRO_CALL_STMT, @$, c, mk1(N_LIST, @1, mks(N_NAME, @1, $1))); }
     | DUMP rel ';'               { $$ = mk1(N_DUMP, @$, $2); }
-    | STORE rel INTO STRING opt_using opt_overwrite ';'
-                                 { $$ = mk1(N_STORE, @$, $2); dql_node_add($$, $5); $$->str = $4; $$->ival = $6; }
+    | STORE rel INTO STRING opt_using opt_overwrite opt_with ';'
+                                 { $$ = mk1(N_STORE, @$, $2); dql_node_add($$, $5); dql_node_add($$, $7); $$->str = $4; $$->ival = $6; }
     | DESCRIBE rel ';'           { $$ = mk1(N_DESCRIBE, @$, $2); }
     | DESCRIBE name DCOLON name ';' { $$ = mk1(N_DESCRIBE, @$, mks(N_NAME, @2, joinname($2, "::", $4))); free($2); free($4); }
     | EXPLAIN rel ';'            { $$ = mk1(N_EXPLAIN, @$, $2); }

@@ -70,8 +70,23 @@ char *dql_xstrndup(const char *s, size_t n);
 /* Growable byte buffer. */
 typedef struct dql_buf { char *p; size_t len, cap; } dql_buf;
 void dql_buf_reserve(dql_buf *b, size_t extra);
-void dql_buf_put(dql_buf *b, const void *p, size_t n);
-void dql_buf_putc(dql_buf *b, char c);
+void (dql_buf_put)(dql_buf *b, const void *p, size_t n);
+void (dql_buf_putc)(dql_buf *b, char c);
+/* Inline fast paths: room is kept for a terminating NUL. */
+static inline void dql_buf_put_inline(dql_buf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len <= n || !b->p) dql_buf_reserve(b, n);
+    if (n) { char *d = b->p + b->len; const char *q = (const char *)p; for (size_t i = 0; i < n && i < 16; i++) d[i] = q[i];
+             if (n > 16) __builtin_memcpy(d + 16, q + 16, n - 16); }
+    b->len += n;
+}
+static inline void dql_buf_putc_inline(dql_buf *b, char c)
+{
+    if (b->cap - b->len <= 1 || !b->p) dql_buf_reserve(b, 1);
+    b->p[b->len++] = c;
+}
+#define dql_buf_put(b, p, n) dql_buf_put_inline((b), (p), (n))
+#define dql_buf_putc(b, c) dql_buf_putc_inline((b), (c))
 void dql_buf_puts(dql_buf *b, const char *s);
 void dql_buf_printf(dql_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dql_buf_free(dql_buf *b);

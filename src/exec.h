@@ -39,6 +39,10 @@ typedef struct dql_exec {
     void (*progress)(void *ud, const struct dql_exec *ex);
     void *progress_ud;
     uint32_t tick;
+    /* STORE ... WITH (resume = true): the keys already in the target table,
+     * set by the storer before the statement runs so that a per-file STREAM
+     * skips those rows (files.h); NULL otherwise */
+    const struct dql_keyset *resume;
 } dql_exec;
 
 /* Records a runtime error ("LOAD (alias d): file 'x' record 3: ...") and
@@ -113,6 +117,8 @@ extern const dql_func_def dql_fn_agg[];
 extern const dql_func_def dql_fn_domain[];
 extern const dql_func_def dql_fn_net[];
 extern const dql_func_def dql_fn_time[];
+extern const dql_func_def dql_fn_classify[];   /* op_classify.c: FEATURES */
+extern const dql_func_def dql_fn_files[];      /* fn_files.c: HASH, FILETYPE, YARA, ... */
 
 /* -------------------------------------------------------------- arguments */
 
@@ -170,6 +176,7 @@ typedef struct dql_store_ctx {
     const dql_schema *schema;
     bool overwrite;
     dql_session *sess;
+    const dql_args *with;    /* STORE ... WITH (k = v, ...); NULL or empty when absent */
 } dql_store_ctx;
 
 typedef struct dql_storer_def {
@@ -192,11 +199,13 @@ const dql_loader_def *dql_loader_at(size_t i);
 const dql_storer_def *dql_storer_find(const char *name);
 const dql_storer_def *dql_storer_at(size_t i);
 
-/* Defined by io_*.c and workspace.c. */
+/* Defined by io_*.c, workspace.c and op_zone.c. */
 extern const dql_loader_def dql_loader_lines, dql_loader_csv, dql_loader_tsv,
-       dql_loader_jsonl, dql_loader_sqlite;
+       dql_loader_jsonl, dql_loader_sqlite, dql_loader_zone,
+       dql_loader_files;   /* op_files.c */
+extern const dql_loader_def dql_loader_pcap;   /* op_pcap.c */
 extern const dql_storer_def dql_storer_csv, dql_storer_tsv, dql_storer_jsonl,
-       dql_storer_lines, dql_storer_sqlite;
+       dql_storer_lines, dql_storer_sqlite, dql_storer_zone;
 
 /* ---------------------------------------------------------------- printer */
 

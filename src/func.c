@@ -3,13 +3,15 @@
  * iteration for .help and completion (by category, then name), and the
  * scalar form of algebraic aggregates (dql_agg_over_bag). */
 #include "exec.h"
+#include "geo.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 static const dql_func_def *const fn_tables[] = {
-    dql_fn_string, dql_fn_math, dql_fn_agg, dql_fn_domain, dql_fn_net, dql_fn_time,
+    dql_fn_string, dql_fn_math, dql_fn_agg, dql_fn_domain, dql_fn_net, dql_fn_time, dql_fn_geo,
+    dql_fn_classify, dql_fn_files,
 };
 
 static const dql_func_def **by_name;   /* sorted by name, case-insensitively */

@@ -475,6 +475,13 @@ char *dql_preprocess(const char *src, size_t len, dql_params *params, size_t *ou
                     char *name = dql_xstrndup(nb, (size_t)(s - nb));
                     char *val = NULL;
                     s = directive_value(s, end, &val);
+                    if (strchr(val, '$')) {
+                        /* a default may refer to other parameters: %default out '$dir/x' */
+                        size_t vl;
+                        char *sub = dql_preprocess(val, strlen(val), params, &vl);
+                        free(val);
+                        val = sub;
+                    }
                     if (isdecl || !dql_params_get(params, name)) dql_params_set(params, name, val);
                     free(name); free(val);
                     while (s < end && *s != '\n') s++;

@@ -262,6 +262,7 @@ int main(int argc, char **argv)
     bool tty_out = isatty(1);
     o->mode = tty_out ? DQL_OUT_TABLE : DQL_OUT_CSV;
     o->maxrows = tty_out ? 40 : 0;
+    o->maxwidth = tty_out ? 60 : 0;   /* wide cells are cut on screen only, with a marker */
     if (mode) dql_outmode_parse(mode, &o->mode);
     dql_shell_init(s, tty_out || headers);
     if (db && !dir_exists(db)) {

@@ -5,16 +5,25 @@
 #include <string.h>
 #include <strings.h>
 #include "engine.h"
+#include "geo.h"
 
 /* The verbs compiled into this build, one entry per family (op_resolve.c,
  * op_geo.c, op_classify.c, ...): later issues add theirs here. */
+extern const dql_xop_def dql_xop_classify;                          /* op_classify.c */
+extern const dql_xstmt_def dql_xstmt_train, dql_xstmt_evaluate;     /* op_classify.c */
+
+extern const dql_xop_def dql_xop_resolve;                           /* op_resolve.c */
+
 static const dql_xop_def *const xops[] = {
+    &dql_xop_resolve,
+    &dql_xop_enrich,
+    &dql_xop_classify,
     NULL,
 };
 
 /* The verb statements (TRAIN, EVALUATE): later issues add theirs here. */
 static const dql_xstmt_def *const xstmts[] = {
-    NULL,
+    &dql_xstmt_train, &dql_xstmt_evaluate,
 };
 
 const dql_xstmt_def *dql_xstmt_find(const char *name)

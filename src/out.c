@@ -174,48 +174,67 @@ static cell make_cell(dql_printer *p, const char *s, size_t n, bool right)
     return c;
 }
 
-static void put_csv(FILE *fp, const char *s, size_t n, char d)
+/* Appends a CSV field (RFC 4180: quoted when it holds the delimiter, a
+ * quote or a line break; quotes doubled). */
+static void buf_csv(dql_buf *b, const char *s, size_t n, char d)
 {
     bool q = false;
     for (size_t i = 0; i < n && !q; i++)
         q = s[i] == d || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
     if (!q) {
-        fwrite(s, 1, n, fp);
+        dql_buf_put(b, s, n);
         return;
     }
-    putc('"', fp);
+    dql_buf_putc(b, '"');
+    size_t run = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            putc('"', fp);
-        putc(s[i], fp);
+        if (s[i] != '"') continue;
+        dql_buf_put(b, s + run, i + 1 - run);   /* through the quote */
+        dql_buf_putc(b, '"');
+        run = i + 1;
     }
-    putc('"', fp);
+    dql_buf_put(b, s + run, n - run);
+    dql_buf_putc(b, '"');
 }
 
-static void put_tsv(FILE *fp, const char *s, size_t n)
+/* Appends a TSV field: tab, newline, carriage return and backslash escaped;
+ * runs of plain bytes are copied whole. */
+static const unsigned char tsv_special[256] = { ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\\'] = 1 };
+
+static void buf_tsv(dql_buf *b, const char *s, size_t n)
 {
+    size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+        if (!tsv_special[(unsigned char)s[i]]) continue;
+        const char *e;
         switch (s[i]) {
-        case '\t': fputs("\\t", fp); break;
-        case '\n': fputs("\\n", fp); break;
-        case '\r': fputs("\\r", fp); break;
-        case '\\': fputs("\\\\", fp); break;
-        default: putc(s[i], fp);
+        case '\t': e = "\\t"; break;
+        case '\n': e = "\\n"; break;
+        case '\r': e = "\\r"; break;
+        case '\\': e = "\\\\"; break;
+        default: continue;
         }
+        dql_buf_put(b, s + run, i - run);
+        dql_buf_put(b, e, 2);
+        run = i + 1;
     }
+    dql_buf_put(b, s + run, n - run);
 }
 
 static void print_header_sv(dql_printer *p)
 {
+    dql_buf *b = &p->line;
+    b->len = 0;
     for (int j = 0; j < p->ncols; j++) {
         if (j)
-            putc(p->o.mode == DQL_OUT_CSV ? ',' : '\t', p->fp);
+            dql_buf_putc(b, p->o.mode == DQL_OUT_CSV ? ',' : '\t');
         if (p->o.mode == DQL_OUT_CSV)
-            put_csv(p->fp, p->label[j], strlen(p->label[j]), ',');
+            buf_csv(b, p->label[j], strlen(p->label[j]), ',');
         else
-            put_tsv(p->fp, p->label[j], strlen(p->label[j]));
+            buf_tsv(b, p->label[j], strlen(p->label[j]));
     }
-    putc('\n', p->fp);
+    dql_buf_putc(b, '\n');
+    fwrite(b->p, 1, b->len, p->fp);
 }
 
 static void json_object(dql_printer *p, const dql_value *row)
@@ -273,21 +292,42 @@ void dql_printer_row(dql_printer *p, const dql_value *row)
         char d = p->o.mode == DQL_OUT_CSV ? ',' : '\t';
         if (k == 0 && p->o.headers)
             print_header_sv(p);
+        /* the whole line is built in a buffer and written once */
+        dql_buf *b = &p->line;
+        b->len = 0;
         for (int j = 0; j < p->ncols; j++) {
             if (j)
-                putc(d, p->fp);
-            if (row[j].type == DQL_T_NULL) {
+                dql_buf_putc(b, d);
+            dql_type t = (dql_type)row[j].type;
+            if (t == DQL_T_NULL) {
                 s = p->o.nullvalue;
                 n = strlen(s);
+            } else if (t != DQL_T_CHARARRAY && t != DQL_T_BYTEARRAY && t != DQL_T_DOMAIN) {
+                /* format straight into the line; escape only if needed */
+                size_t at = b->len;
+                dql_value_format(b, row[j]);
+                bool plain = true;
+                for (size_t i = at; i < b->len && plain; i++) {
+                    unsigned char c = (unsigned char)b->p[i];
+                    plain = d == ',' ? !(c == ',' || c == '"' || c == '\n' || c == '\r') : !tsv_special[c];
+                }
+                if (plain) continue;
+                p->tmp.len = 0;
+                dql_buf_put(&p->tmp, b->p + at, b->len - at);
+                b->len = at;
+                s = p->tmp.p;
+                n = p->tmp.len;
             } else {
-                value_text(p, row[j], &s, &n);
+                s = row[j].u.s;
+                n = row[j].len;
             }
             if (d == ',')
-                put_csv(p->fp, s, n, d);
+                buf_csv(b, s, n, d);
             else
-                put_tsv(p->fp, s, n);
+                buf_tsv(b, s, n);
         }
-        putc('\n', p->fp);
+        dql_buf_putc(b, '\n');
+        fwrite(b->p, 1, b->len, p->fp);
         return;
     }
     case DQL_OUT_JSON:

@@ -4,8 +4,10 @@
  * into a hash aggregation, and prints plans for EXPLAIN. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "plan.h"
+#include "files.h"
 #include "diag.h"
 #include "session.h"
 #include "workspace.h"
@@ -310,6 +312,8 @@ static dql_expr *fuse(dql_expr *e, int bagcol, dql_plan *ha, const dql_schema *g
         if (a->kind == E_COL && a->col == bagcol) src = gin->n > 0 ? 0 : -1;
         else if (a->kind == E_BAGPROJ && a->ncols == 1 && a->kids[0]->kind == E_COL && a->kids[0]->col == bagcol) src = a->cols[0];
         else goto recurse;
+        /* COUNT_STAR counts tuples whatever their fields: it reads no column */
+        if (!strcasecmp(e->fn->name, "COUNT_STAR")) src = -1;
         ha->aggs = dql_xrealloc(ha->aggs, sizeof(dql_aggslot) * (size_t)(ha->naggs + 1));
         dql_aggslot *sl = &ha->aggs[ha->naggs];
         sl->def = e->fn;
@@ -833,24 +837,15 @@ dql_plan *dql_plan_rel(dql_planner *pl, const dql_node *n, const char *alias)
         p->command = dql_xstrdup(cmd);
         p->shell = n->ival2 != 0;
         if (n->nkids > 1 && n->kids[1] && !dql_plan_args(pl, n->kids[1], &p->args, &p->argarena)) { dql_plan_unref(p); return NULL; }
-        for (int i = 0; i < p->args.n; i++) {
-            const dql_arg *a = &p->args.a[i];
-            int64_t us;
-            char tb[64];
-            bool ok = a->name && !strcmp(a->name, "timeout") && a->v.type == DQL_T_CHARARRAY &&
-                      snprintf(tb, sizeof tb, "%.*s", (int)a->v.len, a->v.u.s) > 0 && dql_parse_duration(tb, &us);
-            if (!ok) {
-                perr(pl, &n->kids[1]->sp, "STREAM takes WITH (timeout = '30s'); '%s' is not understood", a->name ? a->name : "(positional)");
+        {
+            /* op_stream.c checks the WITH options and ${field}s and sets the schema */
+            char serr[512];
+            bool at_with = false;
+            if (!dql_stream_plan(p, in->schema, n->schema, serr, sizeof serr, &at_with)) {
+                perr(pl, at_with && n->nkids > 1 && n->kids[1] ? &n->kids[1]->sp : &n->sp, "%s", serr);
                 dql_plan_unref(p);
                 return NULL;
             }
-        }
-        if (n->schema) {
-            p->schema = dql_schema_copy(n->schema);
-            p->declared = dql_schema_copy(n->schema);
-        } else {
-            p->schema = dql_schema_new(0);
-            dql_schema_add(p->schema, "line", DQL_T_CHARARRAY, NULL);
         }
         break;
     }
@@ -933,12 +928,27 @@ void dql_plan_need(dql_plan *p, const bool *need)
             for (int i = 0; i < p->nkeys; i++) expr_refs(p->keys[0][i], ni, iw);
             for (int a = 0; a < p->naggs; a++) expr_refs(p->aggs[a].arg, ni, iw);
             break;
+        case P_STREAM:   /* a per-row command reads its ${field}s and passes the row on */
+            dql_stream_need(p, need, ni, iw, &all);
+            break;
         default:
-            all = true;   /* GROUP, JOIN, CROSS, STREAM: the whole row */
+            all = true;   /* GROUP, JOIN, CROSS: the whole row */
             break;
         }
         dql_plan_need(in, all ? NULL : ni);
         free(ni);
+    }
+}
+
+/* ------------------------------------------------------------ verbs */
+
+void dql_plan_describe_verbs(dql_buf *b, const dql_plan *p)
+{
+    for (int i = 0; i < p->nin; i++) dql_plan_describe_verbs(b, p->in[i]);
+    if (p->kind == P_XOP && p->xop->explain) {
+        dql_buf_printf(b, "  %s%s%s: ", p->xop->name, p->alias ? " " : "", p->alias ? p->alias : "");
+        p->xop->explain(p->xpstate, b);
+        dql_buf_putc(b, '\n');
     }
 }
 

@@ -112,6 +112,10 @@ const char *dql_plan_label(const dql_plan *p);
  * a LOAD shared by several statements decodes what any of them reads. */
 void dql_plan_need(dql_plan *p, const bool *need);
 
+/* For .schema: one line per DNS verb under p with what it uses (databases
+ * with their type, build date and IP version; servers; the model). */
+void dql_plan_describe_verbs(dql_buf *b, const dql_plan *p);
+
 /* EXPLAIN output: the tree of operators with their schemas. */
 void dql_plan_explain(dql_buf *out, const dql_plan *p, int depth);
 

@@ -17,8 +17,11 @@
 #include "diag.h"
 #include "workspace.h"
 #include "lua_host.h"
+#include "geo.h"
 
 typedef struct named { char *name; void *v; } named;
+/* State an operator family keeps per session (dql_session_ext). */
+typedef struct session_ext { char *name; void *v; void (*destroy)(void *); } session_ext;
 static void clear_failed(dql_session *s);
 
 struct dql_session {
@@ -46,6 +49,7 @@ struct dql_session {
     dql_node *last_stmt;              /* its statement (owned by asts) */
     dql_run_hook hook;                /* the shell's .timer and .once */
     void *hook_ud;
+    session_ext *exts; int nexts;     /* dql_session_ext: e.g. op_geo.c's open databases */
 };
 
 /* ------------------------------------------------------------ small tables */
@@ -79,6 +83,7 @@ static const struct { const char *key, *def, *help; } known_settings[] = {
     { "seed", "42", "seed of SAMPLE and RANDOM" },
     { "stream.timeout", "1h", "time limit of a STREAM command" },
     { "stats", "false", "after each statement, print rows out and whether sorts spilled to disk" },
+    { "resolvers", NULL, "servers of RESOLVE without WITH (servers = ...): 'udp://127.0.0.1:53, tcp://[::1]:5353'" },
 };
 
 dql_session *dql_session_new(void)
@@ -125,7 +130,20 @@ void dql_session_free(dql_session *s)
     free(s->texts);
     if (s->db) dql_ws_close(s->db);
     free(s->dbpath);
+    for (int i = 0; i < s->nexts; i++) { if (s->exts[i].destroy) s->exts[i].destroy(s->exts[i].v); free(s->exts[i].name); }
+    free(s->exts);
     free(s);
+}
+
+void *dql_session_ext(dql_session *s, const char *name, void *(*create)(void), void (*destroy)(void *))
+{
+    for (int i = 0; i < s->nexts; i++) if (!strcmp(s->exts[i].name, name)) return s->exts[i].v;
+    if (!create) return NULL;
+    s->exts = dql_xrealloc(s->exts, sizeof *s->exts * (size_t)(s->nexts + 1));
+    s->exts[s->nexts].name = dql_xstrdup(name);
+    s->exts[s->nexts].v = create();
+    s->exts[s->nexts].destroy = destroy;
+    return s->exts[s->nexts++].v;
 }
 
 /* ------------------------------------------------------------ settings */
@@ -167,6 +185,11 @@ dql_status dql_session_set(dql_session *s, const char *key, const char *value, c
         snprintf(err, errlen, "stream.timeout: '%s' is not a duration (e.g. 30s)", value);
         return DQL_ERR_CHECK;
     }
+    /* geo.city, geo.asn, ...: the database is opened and verified now (geo.h) */
+    if (!strncmp(key, "geo.", 4)) {
+        dql_status gst = dql_geo_setting(s, key, value, err, errlen);
+        if (gst) return gst;
+    }
     if (!strcmp(key, "db") && s->db && (!s->dbpath || strcmp(s->dbpath, value) != 0)) {
         dql_status st = dql_session_open_db(s, value, err, errlen);
         if (st) return st;
@@ -203,6 +226,10 @@ void dql_session_param(dql_session *s, const char *name, const char *value) { dq
 
 /* ------------------------------------------------------------ accessors */
 
+/* SQLite's progress handler: a non-zero return (Ctrl-C pressed) makes the
+ * running SQLite call fail with SQLITE_INTERRUPT. */
+static int sqlite_interrupted(void *ud) { return ((dql_session *)ud)->intr != 0; }
+
 sqlite3 *dql_session_db(dql_session *s, char *err, size_t errlen)
 {
     if (s->db) return s->db;
@@ -211,6 +238,7 @@ sqlite3 *dql_session_db(dql_session *s, char *err, size_t errlen)
      * in-memory stand-in */
     if (s->checking && access(path, F_OK) != 0) path = ":memory:";
     if (dql_ws_open(path, &s->db, err, errlen) != DQL_OK) { s->db = NULL; return NULL; }
+    sqlite3_progress_handler(s->db, 1000, sqlite_interrupted, s);
     free(s->dbpath);
     s->dbpath = dql_xstrdup(path);
     return s->db;
@@ -223,6 +251,7 @@ dql_status dql_session_open_db(dql_session *s, const char *path, char *err, size
     if (st) return st;
     if (s->db) dql_ws_close(s->db);
     s->db = db;
+    sqlite3_progress_handler(s->db, 1000, sqlite_interrupted, s);
     free(s->dbpath);
     s->dbpath = dql_xstrdup(path);
     for (int i = 0; i < s->nset; i++)
@@ -538,6 +567,7 @@ typedef struct action {
     dql_plan *plan;
     const dql_storer_def *storer;
     dql_args args;
+    dql_args with;                /* STORE ... WITH (k = v, ...) */
     dql_arena argarena;
     char *target;
     bool overwrite;
@@ -575,6 +605,7 @@ static void action_free(action *a)
     dql_expr_free(a->xsp.group);
     dql_plan_unref(a->plan);
     free(a->args.a);
+    free(a->with.a);
     dql_arena_free(&a->argarena);
     free(a->target);
     free(a->describe_name);
@@ -688,13 +719,22 @@ static void check_stmt(dql_session *s, dql_planner *pl, dql_node *st, action **a
                 return;
             }
         }
+        if (st->nkids > 2 && st->kids[2]) {
+            if (a.storer != &dql_storer_sqlite) {
+                dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->kids[2]->sp, "only a STORE into a table takes WITH (resume = true, [key = 'sha256'])");
+                pl->nerr++;
+                action_free(&a);
+                return;
+            }
+            if (!dql_plan_args(pl, st->kids[2], &a.with, &a.argarena)) { action_free(&a); return; }
+        }
         if (dql_session_pending(s, a.target) && !a.overwrite) {
             dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "'%s' is already written by an earlier STORE of this script (use OVERWRITE)", a.target);
             pl->nerr++;
             action_free(&a);
             return;
         }
-        dql_store_ctx sc = { a.target, &a.args, a.plan->schema, a.overwrite, s };
+        dql_store_ctx sc = { a.target, &a.args, a.plan->schema, a.overwrite, s, &a.with };
         if (!dql_session_pending(s, a.target) && a.storer->plan(&sc, err, sizeof err) != DQL_OK) {
             dql_diag(pl->errfp, DQL_DIAG_ERROR, &st->sp, "%s", err[0] ? err : "cannot store there");
             pl->nerr++;
@@ -854,13 +894,15 @@ static dql_status run_action(dql_session *s, action *a)
         print_sink ps = { pr, 0, &ex };
         st = dql_engine_run(a->plan, &ex, print_batch, &ps);
         rows_out = ps.rows;
-        dql_printer_end(pr);
+        /* an interrupted or failed DUMP prints no table frame (rows already
+         * streamed in csv-like modes stay printed) */
+        if (st == DQL_OK) dql_printer_end(pr);
         dql_printer_free(pr);
         fflush(s->out.fp);
         break;
     }
     case A_STORE: {
-        dql_store_ctx sc = { a->target, &a->args, a->plan->schema, a->overwrite, s };
+        dql_store_ctx sc = { a->target, &a->args, a->plan->schema, a->overwrite, s, &a->with };
         store_sink ss = { a->storer, NULL, 0, &ex };
         st = a->storer->open(&sc, &ex, &ss.st);
         if (st == DQL_OK) {
@@ -910,7 +952,7 @@ static dql_status run_action(dql_session *s, action *a)
         const dql_plan *fp = dql_engine_failed_plan(&ex);
         const dql_span *sp = fp ? &fp->sp : &a->stmt->sp;
         const char *what = fp ? (fp->kind == P_HASHAGG && !fp->distinct ? "GROUP" : dql_plan_label(fp))
-                              : (a->kind == A_STORE ? "STORE" : "DUMP");
+                              : (a->kind == A_STORE ? "STORE" : a->kind == A_XSTMT ? a->xsd->name : "DUMP");
         if (a->kind == A_STORE && !fp) sp = &a->stmt->sp;
         if (fp && fp->alias) dql_diag(s->errfp, DQL_DIAG_ERROR, sp, "%s %s: %s", what, fp->alias, ex.errmsg ? ex.errmsg : dql_status_str(st));
         else dql_diag(s->errfp, DQL_DIAG_ERROR, sp, "%s: %s", what, ex.errmsg ? ex.errmsg : dql_status_str(st));

@@ -29,6 +29,10 @@ dql_status dql_session_exec(dql_session *s, const char *file, const char *text, 
  * and any dotted name later operators define. Values are strings. */
 const char *dql_session_get(dql_session *s, const char *key);
 dql_status dql_session_set(dql_session *s, const char *key, const char *value, char *err, size_t errlen);
+/* State an operator family keeps for the session's lifetime (op_geo.c: the
+ * open databases), by name: made by create() on first use (NULL create:
+ * lookup only), freed by destroy() when the session is freed. */
+void *dql_session_ext(dql_session *s, const char *name, void *(*create)(void), void (*destroy)(void *));
 /* Iterates settings in name order: returns false past the end. */
 bool dql_session_setting_at(dql_session *s, size_t i, const char **key, const char **value);
 

@@ -231,7 +231,14 @@ static dql_status dot_schema(dql_session *s, int argc, char **argv)
     char err[512];
     if (argc == 2) {
         dql_plan *p = dql_session_alias(s, argv[1]);
-        if (p) { print_schema(fp, "", argv[1], p->schema); return DQL_OK; }
+        if (p) {
+            print_schema(fp, "", argv[1], p->schema);
+            dql_buf vb = {0};
+            dql_plan_describe_verbs(&vb, p);
+            if (vb.len) fputs(dql_buf_cstr(&vb), fp);
+            dql_buf_free(&vb);
+            return DQL_OK;
+        }
         sqlite3 *db = dql_session_db(s, err, sizeof err);
         dql_schema *sc = db ? dql_ws_table_schema(db, argv[1], err, sizeof err) : NULL;
         if (!sc) { fprintf(dql_session_errfp(s), "dql: no alias or table '%s'\n", argv[1]); return DQL_ERR_USAGE; }

@@ -255,21 +255,10 @@ void dql_buf_reserve(dql_buf *b, size_t extra)
     b->cap = cap;
 }
 
-void dql_buf_put(dql_buf *b, const void *p, size_t n)
-{
-    if (b->cap - b->len <= n || !b->p)
-        dql_buf_reserve(b, n);
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-void dql_buf_putc(dql_buf *b, char c)
-{
-    if (b->cap - b->len <= 1 || !b->p)
-        dql_buf_reserve(b, 1);
-    b->p[b->len++] = c;
-}
+/* dql_buf_put and dql_buf_putc are inline in dql.h (they are on every
+ * output path); these are their out-of-line twins for function pointers. */
+void (dql_buf_put)(dql_buf *b, const void *p, size_t n) { dql_buf_put(b, p, n); }
+void (dql_buf_putc)(dql_buf *b, char c) { dql_buf_putc(b, c); }
 
 void dql_buf_puts(dql_buf *b, const char *s)
 {

@@ -19,6 +19,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_LIBIDN2
+#include <idn2.h>
+#endif
 
 #define ALLOC(a, n) dql_arena_alloc_inline((a), (n))
 #define IS_UPPER(c) ((unsigned)(c) - 'A' < 26u)
@@ -726,8 +729,34 @@ bool dql_domain_normalize(dql_arena *a, const char *s, size_t n, dql_value *out,
             upper = true;
             continue;
         }
-        if (c >= 0x80)
-            *why = "non-ASCII label (IDN not converted)";
+        if (c >= 0x80) {
+#ifdef HAVE_LIBIDN2
+            /* IDN: convert the whole name to punycode (IDNA 2008 with
+             * transitional mapping, lower case) and validate the result. */
+            char in[1024], *ace = NULL;
+            if (n < sizeof in) {
+                memcpy(in, s, n);
+                in[n] = 0;
+                if (idn2_to_ascii_8z(in, &ace, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) == IDN2_OK && ace) {
+                    size_t an = strlen(ace);
+                    bool ok = false;
+                    for (size_t k = 0; k < an && !ok; k++)
+                        ok = (unsigned char)ace[k] >= 0x80;
+                    ok = !ok && an > 0 && dql_domain_normalize(a, ace, an, out, why);
+                    if (ok && out->u.s == ace)
+                        out->u.s = dql_arena_memdup(a, ace, out->len);
+                    idn2_free(ace);
+                    if (ok)
+                        return true;
+                    return false;
+                }
+                idn2_free(ace);
+            }
+            *why = "invalid internationalised name (IDNA)";
+#else
+            *why = "non-ASCII label (IDN not converted: built without libidn2)";
+#endif
+        }
         else if (c == '\\')
             *why = "escaped octets are not supported";
         else

@@ -22,6 +22,7 @@
  * "name:chararray,n:long,t:(a:int,b:ip),b:{(x:int)},m:map"; names that are
  * not plain identifiers (with "::" allowed) are double-quoted. */
 #include "workspace.h"
+#include "files.h"
 #include "json.h"
 
 #include <sqlite3.h>
@@ -31,6 +32,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WS_TMP_SUFFIX "__dql_tmp"
@@ -1083,6 +1085,13 @@ typedef struct ws_store {
     dql_buf *cbuf;          /* per column: text of ip/cidr/JSON values */
     int old_cache;
     bool cache_set, in_txn;
+    /* WITH (resume = true): rows go straight into the table, committed
+     * every few seconds; rows whose key was stored before are skipped */
+    bool resume;
+    int keycol;
+    dql_keyset *keys;
+    uint64_t since_commit;
+    time_t last_commit;
 } ws_store;
 
 /* Which database a STORE writes: the workspace (NULL), or the file given
@@ -1147,13 +1156,101 @@ static dql_status store_check(const dql_store_ctx *sc, const char *file, char *e
     return DQL_OK;
 }
 
+/* STORE ... WITH (resume = true, [key = 'sha256']): reads the options;
+ * *keycol is the key's column (-1 without resume). False with a message. */
+static bool resume_opts(const dql_store_ctx *sc, int *keycol, char *err, size_t errlen)
+{
+    bool on = false;
+    const char *key = "sha256";
+    size_t keylen = 6;
+    bool key_given = false;
+    *keycol = -1;
+    for (int i = 0; sc->with && i < sc->with->n; i++) {
+        const dql_arg *a = &sc->with->a[i];
+        if (a->name && !strcmp(a->name, "resume") && a->v.type == DQL_T_BOOL)
+            on = a->v.u.i != 0;
+        else if (a->name && !strcmp(a->name, "key") && a->v.type == DQL_T_CHARARRAY && a->v.len) {
+            key = a->v.u.s;
+            keylen = a->v.len;
+            key_given = true;
+        } else {
+            set_err(err, errlen, "STORE takes WITH (resume = true, [key = 'sha256']); '%s' is not understood",
+                    a->name ? a->name : "a positional argument");
+            return false;
+        }
+    }
+    if (!on) {
+        if (key_given) {
+            set_err(err, errlen, "STORE: key = '%.*s' is for WITH (resume = true, key = ...)", (int)keylen, key);
+            return false;
+        }
+        return true;
+    }
+    char kb[256];
+    snprintf(kb, sizeof kb, "%.*s", (int)keylen, key);
+    int c = sc->schema ? dql_schema_find(sc->schema, kb) : -1;
+    if (c < 0) {
+        set_err(err, errlen, "STORE ... WITH (resume = true): the relation has no field '%s' to recognise the rows "
+                "stored before (name one: WITH (resume = true, key = 'field'))", kb);
+        return false;
+    }
+    dql_type t = sc->schema->f[c].type;
+    if (t != DQL_T_CHARARRAY && t != DQL_T_BYTEARRAY && t != DQL_T_DOMAIN && t != DQL_T_INT && t != DQL_T_LONG) {
+        set_err(err, errlen, "STORE ... WITH (resume = true): the key '%s' is a %s; it must be text or an integer", kb,
+                dql_type_name(t));
+        return false;
+    }
+    *keycol = c;
+    return true;
+}
+
+/* Resume into an existing table: it must have the relation's fields. */
+static dql_status resume_check(const dql_store_ctx *sc, const char *file, char *err, size_t errlen)
+{
+    if (!sc->path || !valid_table_name(sc->path, err, errlen))
+        return DQL_ERR_CHECK;
+    sqlite3 *db = NULL;
+    if (file) {
+        if (access(file, F_OK) != 0)
+            return DQL_OK;
+        if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+            set_err(err, errlen, "sqlite: cannot open '%s': %s", file, db ? sqlite3_errmsg(db) : "out of memory");
+            sqlite3_close(db);
+            return DQL_ERR_CHECK;
+        }
+    } else if (!(db = dql_session_db(sc->sess, err, errlen)))
+        return DQL_ERR_CHECK;
+    dql_status st = DQL_OK;
+    if (dql_ws_table_exists(db, sc->path)) {
+        char e2[256];
+        dql_schema *old = dql_ws_table_schema(db, sc->path, e2, sizeof e2);
+        bool same = old && old->n == sc->schema->n;
+        for (int i = 0; same && i < old->n; i++)
+            same = old->f[i].name && sc->schema->f[i].name && !strcmp(old->f[i].name, sc->schema->f[i].name);
+        if (!same) {
+            dql_buf b = {0};
+            if (old) dql_schema_format(&b, old);
+            set_err(err, errlen, "STORE ... WITH (resume = true): table '%s' has other fields (%s) than the relation; "
+                    "resume adds to a table of the same fields", sc->path, old ? dql_buf_cstr(&b) : e2);
+            dql_buf_free(&b);
+            st = DQL_ERR_CHECK;
+        }
+        dql_schema_free(old);
+    }
+    if (file) sqlite3_close(db);
+    return st;
+}
+
 static dql_status sqlite_store_plan(const dql_store_ctx *sc, char *err, size_t errlen)
 {
     bool bad;
+    int keycol;
+    if (!resume_opts(sc, &keycol, err, errlen))
+        return DQL_ERR_CHECK;
     char *file = store_file(sc, err, errlen, &bad);
     if (bad)
         return DQL_ERR_CHECK;
-    dql_status st = store_check(sc, file, err, errlen);
+    dql_status st = keycol >= 0 ? resume_check(sc, file, err, errlen) : store_check(sc, file, err, errlen);
     free(file);
     return st;
 }
@@ -1178,6 +1275,9 @@ static void store_free(ws_store *w)
     free(w->table);
     free(w->tmp);
     dql_schema_free(w->schema);
+    if (w->keys && w->ex && w->ex->resume == w->keys)
+        w->ex->resume = NULL;
+    dql_keyset_free(w->keys);
     free(w);
 }
 
@@ -1185,6 +1285,124 @@ static dql_status store_sqlerr(ws_store *w, const char *what)
 {
     return dql_exec_error_st(w->ex, DQL_ERR_SQL, "table '%s' in '%s': %s: %s", w->table,
                              db_name(w->db), what, sqlite3_errmsg(w->db));
+}
+
+/* Writes the _dql_schema row of the table being stored. */
+static bool record_schema(ws_store *w)
+{
+    dql_buf sql = {0};
+    schema_text(&sql, w->schema);
+    sqlite3_stmt *q = NULL;
+    bool ok = sqlite3_prepare_v2(w->db, "DELETE FROM _dql_schema WHERE tbl = ?1 COLLATE NOCASE", -1, &q, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(q, 1, w->table, -1, SQLITE_STATIC);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (ok)
+        ok = sqlite3_prepare_v2(w->db, "INSERT INTO _dql_schema(tbl, schema) VALUES(?1, ?2)", -1, &q, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(q, 1, w->table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, sql.p, (int)sql.len, SQLITE_STATIC);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    dql_buf_free(&sql);
+    return ok;
+}
+
+/* Commits what was written and opens the next transaction (resume). */
+static dql_status resume_checkpoint(ws_store *w)
+{
+    if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return store_sqlerr(w, "commit failed");
+    w->in_txn = false;
+    if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return store_sqlerr(w, "cannot start a transaction");
+    w->in_txn = true;
+    w->since_commit = 0;
+    w->last_commit = time(NULL);
+    return DQL_OK;
+}
+
+/* STORE ... WITH (resume = true), inside the open transaction: creates the
+ * table when it is new, reads the keys already stored (published to the
+ * statement's operators as ex->resume) and prepares the insert into the
+ * table itself. */
+static dql_status resume_open(ws_store *w)
+{
+    sqlite3 *db = w->db;
+    char **cols = sql_colnames(w->schema);
+    dql_buf sql = {0};
+    dql_status st = DQL_OK;
+    if (!dql_ws_table_exists(db, w->table)) {
+        dql_buf_puts(&sql, "CREATE TABLE ");
+        qident(&sql, w->table);
+        dql_buf_putc(&sql, '(');
+        for (int i = 0; i < w->ncols; i++) {
+            if (i)
+                dql_buf_puts(&sql, ", ");
+            qident(&sql, cols[i]);
+            dql_type t = w->schema->f[i].type;
+            const char *decl = t < DQL_T__COUNT ? sql_decl[t] : "";
+            if (*decl) {
+                dql_buf_putc(&sql, ' ');
+                dql_buf_puts(&sql, decl);
+            }
+        }
+        dql_buf_putc(&sql, ')');
+        if (sqlite3_exec(db, dql_buf_cstr(&sql), NULL, NULL, NULL) != SQLITE_OK) {
+            st = store_sqlerr(w, "cannot create the table");
+            goto out;
+        }
+        if (!record_schema(w)) {
+            st = store_sqlerr(w, "cannot record the schema");
+            goto out;
+        }
+    }
+    w->keys = dql_keyset_new(w->schema->f[w->keycol].name);
+    sql.len = 0;
+    dql_buf_puts(&sql, "SELECT ");
+    qident(&sql, cols[w->keycol]);
+    dql_buf_puts(&sql, " FROM ");
+    qident(&sql, w->table);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, dql_buf_cstr(&sql), -1, &q, NULL) != SQLITE_OK) {
+        st = store_sqlerr(w, "cannot read the keys stored before");
+        goto out;
+    }
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (sqlite3_column_type(q, 0) == SQLITE_NULL)
+            continue;
+        const void *p = sqlite3_column_blob(q, 0);
+        int n = sqlite3_column_bytes(q, 0);
+        dql_keyset_add(w->keys, p ? p : "", (size_t)n);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        st = store_sqlerr(w, "cannot read the keys stored before");
+        goto out;
+    }
+    sql.len = 0;
+    dql_buf_puts(&sql, "INSERT INTO ");
+    qident(&sql, w->table);
+    dql_buf_puts(&sql, " VALUES(");
+    for (int i = 0; i < w->ncols; i++)
+        dql_buf_puts(&sql, i ? ",?" : "?");
+    dql_buf_putc(&sql, ')');
+    if (sqlite3_prepare_v3(db, dql_buf_cstr(&sql), -1, SQLITE_PREPARE_PERSISTENT, &w->ins, NULL) != SQLITE_OK) {
+        st = store_sqlerr(w, "cannot prepare the insert");
+        goto out;
+    }
+    if ((st = resume_checkpoint(w)) != DQL_OK)
+        goto out;
+    w->ex->resume = w->keys;
+out:
+    free_names(cols);
+    dql_buf_free(&sql);
+    return st;
 }
 
 static dql_status sqlite_store_open(const dql_store_ctx *sc, dql_exec *ex, void **state)
@@ -1211,6 +1429,12 @@ static dql_status sqlite_store_open(const dql_store_ctx *sc, dql_exec *ex, void 
     w->schema = dql_schema_copy(sc->schema);
     w->ncols = w->schema->n;
     w->cbuf = dql_xcalloc((size_t)w->ncols, sizeof *w->cbuf);
+    if (!resume_opts(sc, &w->keycol, err, sizeof err)) {
+        store_free(w);
+        free(file);
+        return dql_exec_error_st(ex, DQL_ERR_USAGE, "%s", err);
+    }
+    w->resume = w->keycol >= 0;
     if (file) {
         dql_status ost = dql_ws_open(file, &w->db, err, sizeof err);
         free(file);
@@ -1256,6 +1480,14 @@ static dql_status sqlite_store_open(const dql_store_ctx *sc, dql_exec *ex, void 
         return st;
     }
     w->in_txn = true;
+    if (w->resume) {
+        if ((st = resume_open(w)) != DQL_OK) {
+            store_free(w);
+            return st;
+        }
+        *state = w;
+        return DQL_OK;
+    }
     if (dql_ws_table_exists(db, w->table) && !w->overwrite) {
         st = dql_exec_error(ex, "table '%s' exists (use STORE ... OVERWRITE or SET overwrite true)", w->table);
         store_free(w);
@@ -1349,6 +1581,8 @@ static dql_status sqlite_store_write(void *state, const dql_batch *b)
     int nc = b->ncols < w->ncols ? b->ncols : w->ncols;
     for (int r = 0; r < b->n; r++) {
         const dql_value *row = b->v + (size_t)r * (size_t)b->ncols;
+        if (w->resume && w->keycol < nc && dql_keyset_has(w->keys, row[w->keycol]))
+            continue;   /* stored by an earlier run */
         for (int c = 0; c < nc; c++)
             if (bind_value(w, c + 1, c, row[c]) != SQLITE_OK)
                 return store_sqlerr(w, "cannot bind a value");
@@ -1360,7 +1594,11 @@ static dql_status sqlite_store_write(void *state, const dql_batch *b)
             return st;
         }
         sqlite3_reset(w->ins);
+        w->since_commit++;
     }
+    /* resume: what is written is kept even if the statement is killed */
+    if (w->resume && w->since_commit && time(NULL) - w->last_commit >= 2)
+        return resume_checkpoint(w);
     return DQL_OK;
 }
 
@@ -1375,6 +1613,13 @@ static dql_status sqlite_store_commit(void *state)
     dql_buf sql = {0};
     sqlite3_finalize(w->ins);
     w->ins = NULL;
+    if (w->resume) {
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            st = store_sqlerr(w, "commit failed");
+        else
+            w->in_txn = false;
+        goto out;
+    }
     const char *kind = object_kind(db, w->table);
     if (kind && !w->overwrite) {
         st = dql_exec_error(w->ex, "table '%s' exists (use STORE ... OVERWRITE or SET overwrite true)", w->table);
@@ -1429,13 +1674,16 @@ out:
 /* Discards the store: ROLLBACK; the old table and its schema row stay. */
 static void sqlite_store_abort(void *state)
 {
-    if (state)
-        store_free(state);
+    ws_store *w = state;
+    if (w && w->resume && w->in_txn && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        w->in_txn = false;   /* resume: the rows written so far stay */
+    if (w)
+        store_free(w);
 }
 
 const dql_storer_def dql_storer_sqlite = {
     .name = "sqlite",
-    .syntax = "sqlite(['file.db'])",
+    .syntax = "sqlite(['file.db']) [WITH (resume = true, [key = 'sha256'])]",
     .summary = "a table of the workspace (or of another SQLite file), replaced atomically",
     .plan = sqlite_store_plan,
     .open = sqlite_store_open,

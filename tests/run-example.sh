@@ -34,13 +34,28 @@ if [ ! -f "$expected" ]; then
     exit 1
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dql-example.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT
+# An example may name a fixture on a line "-- fixture: FILE" (relative to
+# its directory; e.g. the DNS servers of the RESOLVE examples), sourced
+# before it runs: it may set EXAMPLE_ARGS (more dql arguments), define
+# fixture_stop (called at exit), or exit 77 to skip the example.
+EXAMPLE_ARGS=
+fixture_stop() { :; }
+trap 'fixture_stop; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 HOME=$tmp; export HOME
 
 cd "$dir" || exit 99
-echo "cd $dir && $DQL --db $tmp/dql.db --mode csv -f $name.dql"
-"$DQL" --db "$tmp/dql.db" --mode csv -f "$name.dql" > "$tmp/stdout" 2> "$tmp/stderr"
+fixture=$(sed -n 's/^-- fixture: *//p' "$name.dql" | head -n 1)
+if [ -n "$fixture" ]; then
+    SRCDIR=${SRCDIR:-$dir/..}
+    . "$dir/$fixture"
+fi
+# $scratch: a scratch directory for the files an example writes (examples
+# give it a %default for standalone use); the source tree stays clean.
+mkdir -p "$tmp/out" || exit 99
+echo "cd $dir && $DQL --db $tmp/dql.db --mode csv -p scratch=$tmp/out $EXAMPLE_ARGS -f $name.dql"
+# shellcheck disable=SC2086
+"$DQL" --db "$tmp/dql.db" --mode csv -p scratch="$tmp/out" $EXAMPLE_ARGS -f "$name.dql" > "$tmp/stdout" 2> "$tmp/stderr"
 rc=$?
 if [ $rc -ne 0 ]; then
     echo "FAIL: exit status $rc (expected 0); stderr:"

@@ -185,7 +185,7 @@ typ "js"
 key Tab
 wait_last "completion of a dot-command's argument" "dql> .mode json"
 key C-u
-typ "x = FIL"
+typ "x = FILT"
 key Tab
 wait_last "completion of a keyword" "dql> x = FILTER"
 key C-c
@@ -231,7 +231,7 @@ _i=0
 while [ ! -f started ] && [ $_i -lt $((TIMEOUT * 20)) ]; do sleep 0.05; _i=$((_i + 1)); done
 [ -f started ] || fail "the STREAM command did not start"
 key C-c
-wait_for "Ctrl-C cancels the statement" '^interrupted$'
+wait_for "Ctrl-C cancels the statement" '^(\^C)?interrupted$'
 wait_last "the shell survives Ctrl-C" "dql>"
 line "DUMP (FILTER zq_flows BY rcode == 3);"
 wait_for "the aliases survive Ctrl-C" '^\| b\.org +\| +3 \|$'

@@ -12,7 +12,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${SHARED:-$SRC/../shared}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-mkdir -p "$W/script" "$W/loaders" "$W/values" "$B/fuzz-artifacts"
+mkdir -p "$W/script" "$W/loaders" "$W/values" "$W/zone" "$W/mmdb" "$B/fuzz-artifacts"
 # seeds: scripts from the tests and examples
 i=0
 for f in "$SRC"/tests/*.test "$SRC"/examples/*.dql; do
@@ -36,8 +36,26 @@ for v in '\0001' '\001-2147483648' '\0029223372036854775807' '\0031e308' '\00520
          '\006WWW.Example.COM.' '\007::ffff:1.2.3.4' '\01010.0.0.0/8'; do
     printf "$v" > "$W/values/seed$(printf '%s' "$v" | cksum | cut -d' ' -f1)"
 done
+# seeds: zone files (first 8 KB of each)
+i=0
+if [ -d "$SHARED/data/zones" ]; then
+    find "$SHARED/data/zones" -type f ! -name '*.md' ! -name '*.out' 2>/dev/null | head -n 300 | while read -r f; do
+        i=$((i + 1)); head -c 8192 "$f" > "$W/zone/seed$i"
+    done
+fi
+printf '$ORIGIN x.\n$TTL 1h\n@ SOA ns hm (1 2 3 4 5)\n NS ns\n$GENERATE 1-3 h$ A 10.0.0.${0,3,d}\n' > "$W/zone/gen1"
+# seeds: MaxMind databases, good and corrupt
+if [ -d "$SHARED/data/mmdb" ]; then
+    find "$SHARED/data/mmdb" -type f -name '*.mmdb' 2>/dev/null | while read -r f; do
+        cp "$f" "$W/mmdb/$(basename "$f")"; chmod u+w "$W/mmdb/$(basename "$f")"
+    done
+fi
+# seeds: DNS messages (a query and a reply with compression) for fuzz_dns_msg
+mkdir -p "$W/dns_msg"
+printf '\022\064\001\000\000\001\000\000\000\000\000\001\007example\003org\000\000\034\000\001\000\000\051\004\320\000\000\200\000\000\000' > "$W/dns_msg/query"
+printf '\000\052\201\200\000\001\000\002\000\000\000\000\007example\003com\000\000\001\000\001\003www\300\014\000\005\000\001\000\000\001\054\000\002\300\014\300\014\000\001\000\001\000\000\000\074\000\004\300\000\002\001' > "$W/dns_msg/reply"
 rc=0
-for t in script loaders values; do
+for t in script loaders values zone mmdb dns_msg; do
     bin="$B/tests/fuzz/fuzz_$t"
     [ -x "$bin" ] || { echo "run.sh: $bin not built (configure --enable-fuzz)" >&2; exit 2; }
     echo "fuzz_$t: $SECS s"

@@ -622,9 +622,20 @@ static void test_domain(void)
           && strcmp(fmt(v), "www.example.com") == 0, "lower-cased copy: %s", fmt(v));
     CHECK(dql_domain_normalize(&A, ".", 1, &v, &why) && v.len == 1 && v.u.s[0] == '.', "root");
     CHECK(dql_domain_normalize(&A, "_dmarc.*.x-y.example", 20, &v, &why), "underscore, star, hyphen");
+#ifdef HAVE_LIBIDN2
+    /* IDN labels become punycode (libidn2) */
+    in = "Caf\xc3\xa9.FR.";
+    CHECK(dql_domain_normalize(&A, in, strlen(in), &v, &why) && strcmp(fmt(v), "xn--caf-dma.fr") == 0,
+          "IDN to punycode: %s", dql_is_null(v) ? why : fmt(v));
+#endif
     static const struct { const char *in, *why; } bad[] = {
         { "", "empty name" }, { "..", "empty label" }, { "a..b", "empty label" }, { ".a", "empty label" },
-        { "a.b..", "empty label" }, { "caf\xc3\xa9.fr", "non-ASCII label (IDN not converted)" },
+        { "a.b..", "empty label" },
+#ifdef HAVE_LIBIDN2
+        { "caf\xff.fr", "invalid internationalised name (IDNA)" },
+#else
+        { "caf\xc3\xa9.fr", "non-ASCII label (IDN not converted: built without libidn2)" },
+#endif
         { "a\\.b", "escaped octets are not supported" }, { "a b.c", "invalid character in name" },
         { "a/b", "invalid character in name" },
     };

@@ -1,0 +1,1105 @@
+/* zone_scan.c — the streaming master-file scanner (see zone.h).
+ *
+ * Input is read in large blocks into one buffer per open file. A record is
+ * cut into tokens in one pass over the buffer (parentheses, comments,
+ * quotes and escapes handled there); when the buffer ends inside a record,
+ * the unread tail is moved to the front, more is read, and the record is
+ * cut again — so a record is always whole in the buffer and tokens point
+ * into it. Then the owner, TTL, class and type are read and the rdata is
+ * converted to wire form (zone_rdata.c) into the scanner's own array.
+ * Nothing is allocated per record.
+ *
+ * Errors: a bad record (owner, TTL, type, rdata, a bad $GENERATE) is
+ * reported as DQL_ZONE_BAD and skipped; what makes the rest of the input
+ * meaningless (unbalanced parentheses, a bad $ORIGIN / $TTL / $INCLUDE, an
+ * unreadable file) is DQL_ZONE_FATAL, after which the scanner returns EOF.
+ * Messages follow BIND: "file:line: error: message near 'token'". */
+#include "zone.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define BUF_SIZE (1u << 20)          /* read size and initial buffer */
+#define MAX_RECORD (16u << 20)       /* one record (with its comments) */
+#define MAX_TOKENS_INIT 64
+#define GEN_MAX_LINE 8192
+
+/* One open file (the top-level one or an $INCLUDEd one). */
+typedef struct zsrc {
+    struct zsrc *parent;
+    char *path;
+    int fd;                  /* -1 for memory input */
+    gzFile gz;
+    char *buf;
+    size_t cap, len, pos;    /* buf[len] is always 0 */
+    bool eof;
+    uint64_t line;           /* line number at pos */
+    uint64_t consumed;       /* bytes dropped from the front of buf */
+    dev_t dev;
+    ino_t ino;
+    /* the includer's state, restored when this file ends */
+    uint8_t s_origin[DQL_ZONE_NAME_MAX];
+    size_t s_origin_len;
+    uint32_t s_ttl;
+    bool s_have_ttl;
+} zsrc;
+
+/* $GENERATE in progress. */
+typedef struct zgen {
+    bool active;
+    int64_t cur, stop, step;
+    char *lhs, *rest, *rhs;   /* owned copies: owner template, "[ttl] [class] type", rdata template */
+    char *file;
+    uint64_t line;
+} zgen;
+
+struct dql_zone_scanner {
+    dql_zone_opts o;
+    zsrc *src;
+    int depth;
+    uint64_t total;
+    uint8_t origin[DQL_ZONE_NAME_MAX];
+    size_t origin_len;
+    uint32_t ttl;             /* $TTL, or the last explicit TTL before any $TTL */
+    bool have_ttl_dir;
+    uint16_t last_class;
+    uint8_t owner[DQL_ZONE_NAME_MAX];
+    size_t owner_len;
+    bool have_owner;
+    dql_zone_tok *tok;
+    int ntok, captok;
+    bool blank_start;
+    uint64_t rec_line;
+    bool done;                /* after a fatal error */
+    zgen gen;
+    char genline[GEN_MAX_LINE];
+    char errmsg[640];
+    const char *errkind;
+    uint8_t rdata[DQL_ZONE_RDATA_MAX + 64];
+};
+
+/* ------------------------------------------------------------ messages */
+
+/* Shows a token in a message: at most 60 bytes, control chars as '?'. */
+static void tok_snip(char *dst, size_t dn, const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 4 < dn && i < 60; i++)
+        dst[k++] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
+    if (n > 60 && k + 4 < dn) {
+        dst[k++] = '.';
+        dst[k++] = '.';
+        dst[k++] = '.';
+    }
+    dst[k] = 0;
+}
+
+static const char *cur_file(dql_zone_scanner *sc)
+{
+    if (sc->gen.active)
+        return sc->gen.file;
+    return sc->src ? sc->src->path : "?";
+}
+
+/* Records an error about the current record; near: the token or NULL. */
+static dql_zone_res fail(dql_zone_scanner *sc, dql_zone_res res, const char *kind,
+                         const dql_zone_tok *near, const char *fmt, ...)
+{
+    char msg[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    uint64_t line = sc->gen.active ? sc->gen.line : sc->rec_line;
+    if (near) {
+        char snip[80];
+        tok_snip(snip, sizeof snip, near->s, near->len);
+        snprintf(sc->errmsg, sizeof sc->errmsg, "%s:%llu: error: %s near '%s'", cur_file(sc),
+                 (unsigned long long)line, msg, snip);
+    } else {
+        snprintf(sc->errmsg, sizeof sc->errmsg, "%s:%llu: error: %s", cur_file(sc),
+                 (unsigned long long)line, msg);
+    }
+    sc->errkind = kind;
+    if (res == DQL_ZONE_FATAL)
+        sc->done = true;
+    return res;
+}
+
+const char *dql_zone_errmsg(const dql_zone_scanner *sc) { return sc->errmsg; }
+const char *dql_zone_errkind(const dql_zone_scanner *sc) { return sc->errkind ? sc->errkind : "zone: error"; }
+
+/* ---------------------------------------------------------------- input */
+
+static void src_free(zsrc *S)
+{
+    if (!S)
+        return;
+    if (S->gz)
+        gzclose(S->gz);
+    else if (S->fd > 0)
+        close(S->fd);
+    free(S->buf);
+    free(S->path);
+    free(S);
+}
+
+/* Opens path as a source; on failure returns NULL with a message. */
+static zsrc *src_open(const char *path, char *err, size_t errlen)
+{
+    zsrc *S = dql_xcalloc(1, sizeof *S);
+    S->path = dql_xstrdup(path);
+    S->line = 1;
+    if (strcmp(path, "-") == 0) {
+        S->fd = 0;
+    } else {
+        S->fd = open(path, O_RDONLY);
+        if (S->fd < 0) {
+            snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+            src_free(S);
+            return NULL;
+        }
+        struct stat st;
+        if (fstat(S->fd, &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                snprintf(err, errlen, "cannot read '%s': is a directory", path);
+                src_free(S);
+                return NULL;
+            }
+            S->dev = st.st_dev;
+            S->ino = st.st_ino;
+        }
+    }
+    S->cap = BUF_SIZE;
+    S->buf = dql_xmalloc(S->cap + 1);
+    S->buf[0] = 0;
+    /* gzip? Peek at the first bytes. */
+    ssize_t n;
+    do
+        n = read(S->fd, S->buf, S->cap);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        src_free(S);
+        return NULL;
+    }
+    if (n >= 2 && (uint8_t)S->buf[0] == 0x1f && (uint8_t)S->buf[1] == 0x8b) {
+        /* Re-read through zlib: rewind when possible, else give up. */
+        if (lseek(S->fd, 0, SEEK_SET) != 0) {
+            snprintf(err, errlen, "cannot read '%s': gzip input must be a regular file", path);
+            src_free(S);
+            return NULL;
+        }
+        int fd2 = dup(S->fd);
+        S->gz = gzdopen(fd2, "rb");
+        if (!S->gz) {
+            close(fd2);
+            snprintf(err, errlen, "cannot read '%s': gzip setup failed", path);
+            src_free(S);
+            return NULL;
+        }
+        close(S->fd);
+        S->fd = -2;
+        gzbuffer(S->gz, 1u << 18);
+        S->len = 0;
+    } else {
+        S->len = (size_t)n;
+        if (n == 0)
+            S->eof = true;
+    }
+    S->buf[S->len] = 0;
+    return S;
+}
+
+static zsrc *src_mem(const char *name, const void *data, size_t len)
+{
+    zsrc *S = dql_xcalloc(1, sizeof *S);
+    S->path = dql_xstrdup(name);
+    S->line = 1;
+    S->fd = -1;
+    S->cap = len;
+    S->buf = dql_xmalloc(len + 1);
+    memcpy(S->buf, data, len);
+    S->len = len;
+    S->buf[len] = 0;
+    S->eof = true;
+    return S;
+}
+
+/* Moves the unread part to the front and reads more. Returns 0, or -1 with
+ * a message when reading failed or a record is too long. */
+static int src_refill(dql_zone_scanner *sc, zsrc *S)
+{
+    if (S->eof)
+        return 0;
+    if (S->pos > 0) {
+        memmove(S->buf, S->buf + S->pos, S->len - S->pos);
+        S->len -= S->pos;
+        S->consumed += S->pos;
+        S->pos = 0;
+    }
+    if (S->len + BUF_SIZE / 4 > S->cap) {
+        if (S->cap >= MAX_RECORD) {
+            sc->rec_line = S->line;
+            fail(sc, DQL_ZONE_FATAL, "zone: record too long", NULL,
+                 "record longer than %u MB (unbalanced parenthesis or quote?)", MAX_RECORD >> 20);
+            return -1;
+        }
+        S->cap *= 2;
+        S->buf = dql_xrealloc(S->buf, S->cap + 1);
+    }
+    size_t want = S->cap - S->len;
+    ssize_t n;
+    if (S->gz) {
+        int r = gzread(S->gz, S->buf + S->len, (unsigned)(want > (1u << 30) ? (1u << 30) : want));
+        if (r < 0) {
+            int e;
+            const char *m = gzerror(S->gz, &e);
+            sc->rec_line = S->line;
+            fail(sc, DQL_ZONE_FATAL, "zone: read error", NULL, "cannot read: %s",
+                 e == Z_ERRNO ? strerror(errno) : m);
+            return -1;
+        }
+        n = r;
+    } else {
+        do
+            n = read(S->fd, S->buf + S->len, want);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            sc->rec_line = S->line;
+            fail(sc, DQL_ZONE_FATAL, "zone: read error", NULL, "cannot read: %s", strerror(errno));
+            return -1;
+        }
+    }
+    if (n == 0)
+        S->eof = true;
+    S->len += (size_t)n;
+    S->buf[S->len] = 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------ tokenizer */
+
+enum { C_TEXT = 0, C_SPACE, C_NL, C_SEMI, C_LP, C_RP, C_QUOTE, C_BSL, C_NUL };
+static uint8_t cclass[256];
+static uint8_t cstop[256];   /* ends an unquoted token */
+
+static void init_tables(void)
+{
+    static bool done;
+    if (done)
+        return;
+    cclass[' '] = cclass['\t'] = cclass['\r'] = cclass['\f'] = cclass['\v'] = C_SPACE;
+    cclass['\n'] = C_NL;
+    cclass[';'] = C_SEMI;
+    cclass['('] = C_LP;
+    cclass[')'] = C_RP;
+    cclass['"'] = C_QUOTE;
+    cclass['\\'] = C_BSL;
+    cclass[0] = C_NUL;
+    for (int c = 0; c < 256; c++)
+        cstop[c] = cclass[c] != C_TEXT && cclass[c] != C_QUOTE;
+    done = true;
+}
+
+static void push_tok(dql_zone_scanner *sc, const char *s, size_t n, bool quoted, bool esc)
+{
+    if (sc->ntok == sc->captok) {
+        sc->captok = sc->captok ? sc->captok * 2 : MAX_TOKENS_INIT;
+        sc->tok = dql_xrealloc(sc->tok, (size_t)sc->captok * sizeof *sc->tok);
+    }
+    dql_zone_tok *t = &sc->tok[sc->ntok++];
+    t->s = s;
+    t->len = (uint32_t)n;
+    t->quoted = quoted;
+    t->esc = esc;
+}
+
+/* Cuts the next record of S into sc->tok. Returns 1 for a record, 0 at the
+ * end of S, -1 on a fatal error, 2 for a bad line (skipped; message set). */
+static int tokenize(dql_zone_scanner *sc, zsrc *S)
+{
+restart:;
+    const char *b = S->buf;
+    size_t len = S->len, p = S->pos;
+    uint64_t line = S->line, paren_line = 0;
+    int paren = 0;
+    sc->ntok = 0;
+    sc->rec_line = line;
+    sc->blank_start = p < len && (b[p] == ' ' || b[p] == '\t');
+    for (;;) {
+        unsigned char c = (unsigned char)b[p];
+        switch (cclass[c]) {
+        case C_SPACE:
+            p++;
+            continue;
+        case C_NL:
+            line++;
+            p++;
+            if (paren)
+                continue;
+            if (sc->ntok == 0) {
+                /* blank or comment-only line: start over at the next one */
+                S->pos = p;
+                S->line = line;
+                sc->rec_line = line;
+                sc->blank_start = p < len && (b[p] == ' ' || b[p] == '\t');
+                continue;
+            }
+            S->pos = p;
+            S->line = line;
+            return 1;
+        case C_SEMI: {
+            const char *nl = memchr(b + p, '\n', len - p);
+            if (!nl) {
+                if (!S->eof)
+                    goto more;
+                p = len;
+                continue;
+            }
+            p = (size_t)(nl - b);
+            continue;
+        }
+        case C_LP:
+            if (paren) {
+                sc->rec_line = line;
+                dql_zone_tok t = { b + p, 1, 0, 0 };
+                fail(sc, DQL_ZONE_FATAL, "zone: syntax", &t, "nested parentheses");
+                return -1;
+            }
+            paren = 1;
+            paren_line = line;
+            p++;
+            continue;
+        case C_RP:
+            if (!paren) {
+                sc->rec_line = line;
+                dql_zone_tok t = { b + p, 1, 0, 0 };
+                fail(sc, DQL_ZONE_FATAL, "zone: syntax", &t, "unbalanced ')'");
+                return -1;
+            }
+            paren = 0;
+            p++;
+            continue;
+        case C_QUOTE: {
+            if (sc->ntok == 0 && !sc->blank_start && !paren)
+                goto text;   /* a quote cannot start an owner: bad name later */
+            size_t q = p + 1;
+            bool esc = false;
+            for (;;) {
+                const char *e = b + q;
+                while (*e != '"' && *e != '\\' && *e != '\n' && *e != 0)
+                    e++;
+                q = (size_t)(e - b);
+                if (*e == '"')
+                    break;
+                if (*e == '\n' && paren) {
+                    line++;
+                    q++;
+                    continue;
+                }
+                if (*e == '\n') {
+                    /* outside parentheses a quoted string ends on its line */
+                    dql_zone_tok t = { b + p, (uint32_t)(q - p), 0, 0 };
+                    sc->rec_line = line;
+                    fail(sc, DQL_ZONE_BAD, "zone: syntax", &t, "unterminated quoted string");
+                    S->pos = q + 1;
+                    S->line = line + 1;
+                    return 2;
+                }
+                if (*e == '\\') {
+                    esc = true;
+                    if (q + 1 >= len) {
+                        if (!S->eof)
+                            goto more;
+                        q = len;
+                        continue;
+                    }
+                    if (b[q + 1] == '\n')
+                        line++;
+                    q += 2;
+                    continue;
+                }
+                if (q < len) {   /* a NUL byte inside the string */
+                    q++;
+                    continue;
+                }
+                if (!S->eof)
+                    goto more;
+                dql_zone_tok t = { b + p, (uint32_t)(len - p), 0, 0 };
+                fail(sc, DQL_ZONE_FATAL, "zone: syntax", &t, "unterminated quoted string");
+                return -1;
+            }
+            push_tok(sc, b + p + 1, q - p - 1, true, esc);
+            p = q + 1;
+            if (p < len && cclass[(unsigned char)b[p]] != C_SPACE && cclass[(unsigned char)b[p]] != C_NL &&
+                b[p] != ';' && b[p] != ')' && b[p] != '(') {
+                /* text right after a closing quote: skip the rest of the line */
+                dql_zone_tok t = { b + p - 1, 2, 0, 0 };
+                const char *nl = memchr(b + p, '\n', len - p);
+                if (!nl && !S->eof)
+                    goto more;
+                sc->rec_line = line;
+                fail(sc, DQL_ZONE_BAD, "zone: syntax", &t, "text after a closing quote");
+                S->pos = nl ? (size_t)(nl - b) + 1 : len;
+                S->line = line + (nl ? 1 : 0);
+                return 2;
+            }
+            continue;
+        }
+        case C_NUL:
+            if (p >= len) {
+                if (!S->eof)
+                    goto more;
+                if (paren) {
+                    sc->rec_line = paren_line;
+                    fail(sc, DQL_ZONE_FATAL, "zone: syntax", NULL, "unbalanced '(': no ')' before the end of the file");
+                    return -1;
+                }
+                S->pos = p;
+                S->line = line;
+                return sc->ntok ? 1 : 0;
+            }
+            goto text;   /* a NUL byte is text (rejected later) */
+        default:
+        text: {
+            size_t s = p;
+            bool esc = false;
+            for (;;) {
+                while (!cstop[(unsigned char)b[p]])
+                    p++;
+                if (b[p] == '\\') {
+                    esc = true;
+                    if (p + 1 >= len) {
+                        if (!S->eof)
+                            goto more;
+                        p = len;
+                        break;
+                    }
+                    if (b[p + 1] == '\n') {
+                        p++;   /* a backslash cannot escape a line end: the token ends */
+                        break;
+                    }
+                    p += 2;
+                    continue;
+                }
+                if (b[p] == 0 && p < len) {
+                    p++;
+                    continue;
+                }
+                if (b[p] == 0 && !S->eof)
+                    goto more;
+                break;
+            }
+            push_tok(sc, b + s, p - s, false, esc);
+            continue;
+        }
+        }
+    more:
+        if (src_refill(sc, S) != 0)
+            return -1;
+        goto restart;
+    }
+}
+
+/* ------------------------------------------------------------ scanner */
+
+static dql_zone_scanner *scanner_new(const dql_zone_opts *o)
+{
+    init_tables();
+    dql_zone_scanner *sc = dql_xcalloc(1, sizeof *sc);
+    if (o)
+        sc->o = *o;
+    if (sc->o.max_include_depth <= 0)
+        sc->o.max_include_depth = 16;
+    sc->origin[0] = 0;
+    sc->origin_len = 1;
+    sc->ttl = sc->o.default_ttl;
+    sc->last_class = 1;
+    return sc;
+}
+
+static bool set_origin(dql_zone_scanner *sc, const char *text, char *err, size_t errlen)
+{
+    if (!text || !*text)
+        return true;
+    uint8_t root[1] = { 0 };
+    const char *why;
+    int n = dql_zone_name_parse(text, strlen(text), root, 1, sc->origin, &why);
+    if (n < 0) {
+        snprintf(err, errlen, "zone: bad origin '%s': %s", text, why);
+        return false;
+    }
+    sc->origin_len = (size_t)n;
+    return true;
+}
+
+dql_zone_scanner *dql_zone_open(const char *path, const dql_zone_opts *o, char *err, size_t errlen)
+{
+    dql_zone_scanner *sc = scanner_new(o);
+    if (!set_origin(sc, o ? o->origin : NULL, err, errlen)) {
+        dql_zone_close(sc);
+        return NULL;
+    }
+    sc->src = src_open(path, err, errlen);
+    if (!sc->src) {
+        dql_zone_close(sc);
+        return NULL;
+    }
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0)
+        sc->total = (uint64_t)st.st_size;
+    sc->depth = 1;
+    return sc;
+}
+
+dql_zone_scanner *dql_zone_open_mem(const char *name, const void *data, size_t len, const dql_zone_opts *o)
+{
+    dql_zone_scanner *sc = scanner_new(o);
+    char err[256];
+    if (!set_origin(sc, o ? o->origin : NULL, err, sizeof err)) {
+        dql_zone_close(sc);
+        return NULL;
+    }
+    sc->src = src_mem(name, data, len);
+    sc->total = len;
+    sc->depth = 1;
+    return sc;
+}
+
+static void gen_clear(zgen *g)
+{
+    free(g->lhs);
+    free(g->rest);
+    free(g->rhs);
+    free(g->file);
+    memset(g, 0, sizeof *g);
+}
+
+void dql_zone_close(dql_zone_scanner *sc)
+{
+    if (!sc)
+        return;
+    while (sc->src) {
+        zsrc *p = sc->src->parent;
+        src_free(sc->src);
+        sc->src = p;
+    }
+    gen_clear(&sc->gen);
+    free(sc->tok);
+    free(sc);
+}
+
+void dql_zone_progress(const dql_zone_scanner *sc, uint64_t *done, uint64_t *total)
+{
+    const zsrc *S = sc->src;
+    while (S && S->parent)
+        S = S->parent;
+    uint64_t d = 0;
+    if (S) {
+        if (S->gz)
+            d = (uint64_t)gzoffset(S->gz);
+        else
+            d = S->consumed + S->pos;
+    }
+    *done = d;
+    *total = sc->total;
+}
+
+/* Unescapes a token into dst (\X and \DDD); returns the length or -1. */
+static int unescape(const dql_zone_tok *t, char *dst, size_t cap)
+{
+    size_t w = 0;
+    for (uint32_t i = 0; i < t->len; i++) {
+        unsigned char c = (unsigned char)t->s[i];
+        if (c == '\\' && i + 1 < t->len) {
+            unsigned char d = (unsigned char)t->s[i + 1];
+            if (d >= '0' && d <= '9') {
+                if (i + 3 >= t->len)
+                    return -1;
+                int v = 0;
+                for (int k = 1; k <= 3; k++) {
+                    unsigned char x = (unsigned char)t->s[i + k];
+                    if (x < '0' || x > '9')
+                        return -1;
+                    v = v * 10 + (x - '0');
+                }
+                if (v > 255)
+                    return -1;
+                c = (unsigned char)v;
+                i += 3;
+            } else {
+                c = d;
+                i++;
+            }
+        }
+        if (w + 1 >= cap)
+            return -1;
+        dst[w++] = (char)c;
+    }
+    dst[w] = 0;
+    return (int)w;
+}
+
+static bool tok_is(const dql_zone_tok *t, const char *kw)
+{
+    size_t n = strlen(kw);
+    return !t->quoted && t->len == n && strncasecmp(t->s, kw, n) == 0;
+}
+
+/* Pushes an included file. */
+static dql_zone_res do_include(dql_zone_scanner *sc)
+{
+    dql_zone_tok *t = sc->tok;
+    if (sc->ntok < 2 || sc->ntok > 3)
+        return fail(sc, DQL_ZONE_FATAL, "zone: bad $INCLUDE", &t[0], "$INCLUDE takes a file name and an optional origin");
+    if (sc->o.no_include)
+        return fail(sc, DQL_ZONE_FATAL, "zone: bad $INCLUDE", &t[1], "$INCLUDE is not allowed here");
+    if (sc->depth >= sc->o.max_include_depth)
+        return fail(sc, DQL_ZONE_FATAL, "zone: bad $INCLUDE", &t[1], "$INCLUDE nested more than %d deep",
+                    sc->o.max_include_depth);
+    uint8_t neworigin[DQL_ZONE_NAME_MAX];
+    int nolen = -1;
+    if (sc->ntok == 3) {
+        const char *why;
+        /* the origin of an $INCLUDE must be absolute */
+        if (t[2].len == 0 || (t[2].s[t[2].len - 1] != '.' || (t[2].len >= 2 && t[2].s[t[2].len - 2] == '\\' &&
+                                                             (t[2].len < 3 || t[2].s[t[2].len - 3] != '\\'))))
+            return fail(sc, DQL_ZONE_FATAL, "zone: bad $INCLUDE", &t[2], "the origin of $INCLUDE must be absolute");
+        nolen = dql_zone_name_parse(t[2].s, t[2].len, sc->origin, sc->origin_len, neworigin, &why);
+        if (nolen < 0)
+            return fail(sc, DQL_ZONE_FATAL, "zone: bad $INCLUDE", &t[2], "bad origin: %s", why);
+    }
+    char fname[4096];
+    int fl = unescape(&t[1], fname, sizeof fname - 1);
+    if (fl <= 0)
+        return fail(sc, DQL_ZONE_FATAL, "zone: bad $INCLUDE", &t[1], "bad file name");
+    char path[8192];
+    const char *base = sc->src->path;
+    const char *sl = strrchr(base, '/');
+    if (fname[0] == '/' || !sl || strcmp(base, "-") == 0)
+        snprintf(path, sizeof path, "%s", fname);
+    else
+        snprintf(path, sizeof path, "%.*s/%s", (int)(sl - base), base, fname);
+    char err[512];
+    zsrc *N = src_open(path, err, sizeof err);
+    if (!N && fname[0] != '/' && strcmp(path, fname) != 0 && access(path, F_OK) != 0 && access(fname, F_OK) == 0)
+        N = src_open(fname, err, sizeof err);   /* BIND resolves relative to the working directory */
+    if (!N)
+        return fail(sc, DQL_ZONE_FATAL, "zone: bad $INCLUDE", &t[1], "%s", err);
+    for (zsrc *p = sc->src; p; p = p->parent) {
+        if (N->ino && p->dev == N->dev && p->ino == N->ino) {
+            src_free(N);
+            return fail(sc, DQL_ZONE_FATAL, "zone: bad $INCLUDE", &t[1], "$INCLUDE loop: '%s' is already being read", path);
+        }
+    }
+    memcpy(N->s_origin, sc->origin, sc->origin_len);
+    N->s_origin_len = sc->origin_len;
+    N->s_ttl = sc->ttl;
+    N->s_have_ttl = sc->have_ttl_dir;
+    if (nolen > 0) {
+        memcpy(sc->origin, neworigin, (size_t)nolen);
+        sc->origin_len = (size_t)nolen;
+    }
+    N->parent = sc->src;
+    sc->src = N;
+    sc->depth++;
+    return DQL_ZONE_RR;   /* "go on" */
+}
+
+/* ------------------------------------------------------------ $GENERATE */
+
+static bool parse_i64(const char *s, size_t n, int64_t *v)
+{
+    if (n == 0 || n > 18)
+        return false;
+    int64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        x = x * 10 + (s[i] - '0');
+    }
+    *v = x;
+    return true;
+}
+
+/* Expands a $GENERATE template for value v into out. Returns false with why. */
+static bool gen_expand(const char *tpl, int64_t v, dql_buf *out, const char **why)
+{
+    for (const char *p = tpl; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            if (p[1] == '$') {
+                dql_buf_putc(out, '$');
+                p++;
+                continue;
+            }
+            dql_buf_putc(out, *p);
+            dql_buf_putc(out, *++p);
+            continue;
+        }
+        if (*p != '$') {
+            dql_buf_putc(out, *p);
+            continue;
+        }
+        if (p[1] == '$') {   /* $$: a literal dollar */
+            dql_buf_putc(out, '$');
+            p++;
+            continue;
+        }
+        int64_t off = 0, width = 0;
+        char base = 'd';
+        if (p[1] == '{') {
+            const char *e = strchr(p + 2, '}');
+            if (!e) {
+                *why = "missing '}' in $GENERATE modifier";
+                return false;
+            }
+            char spec[64];
+            size_t sl = (size_t)(e - p - 2);
+            if (sl == 0 || sl >= sizeof spec) {
+                *why = "bad $GENERATE modifier";
+                return false;
+            }
+            memcpy(spec, p + 2, sl);
+            spec[sl] = 0;
+            char *f1 = spec, *f2 = strchr(f1, ','), *f3 = NULL;
+            if (f2) {
+                *f2++ = 0;
+                f3 = strchr(f2, ',');
+                if (f3)
+                    *f3++ = 0;
+            }
+            char *end;
+            errno = 0;
+            long long o = strtoll(f1, &end, 10);
+            if (end == f1 || *end || errno || o > 2147483647LL || o < -2147483648LL) {
+                *why = "bad $GENERATE offset";
+                return false;
+            }
+            off = o;
+            if (f2) {
+                long long w = strtoll(f2, &end, 10);
+                if (end == f2 || *end || w < 0 || w > 255) {
+                    *why = "bad $GENERATE width";
+                    return false;
+                }
+                width = w;
+            }
+            if (f3) {
+                if (strlen(f3) != 1 || !strchr("doxXnN", f3[0])) {
+                    *why = "bad $GENERATE base";
+                    return false;
+                }
+                base = f3[0];
+            }
+            p = e;
+        }
+        int64_t x = v + off;
+        if (x > 2147483647LL) {
+            *why = "$GENERATE value out of range";
+            return false;
+        }
+        if (x < 0)
+            x = (int64_t)(uint32_t)x;   /* a negative offset wraps as in BIND */
+        char tmp[300];
+        if (base == 'n' || base == 'N') {
+            /* nibble labels, least significant first: width counts nibbles+dots */
+            const char *dig = base == 'n' ? "0123456789abcdef" : "0123456789ABCDEF";
+            size_t k = 0;
+            uint64_t u = (uint64_t)x;
+            do {
+                tmp[k++] = dig[u & 15];
+                u >>= 4;
+                width -= 2;   /* a nibble and its dot */
+                if (u || width > 0)
+                    tmp[k++] = '.';
+                else
+                    break;
+            } while ((u || width > 0) && k < sizeof tmp - 2);
+            /* drop a trailing dot */
+            if (k && tmp[k - 1] == '.')
+                k--;
+            dql_buf_put(out, tmp, k);
+        } else {
+            const char *f = base == 'o' ? "%0*llo" : base == 'x' ? "%0*llx" : base == 'X' ? "%0*llX" : "%0*lld";
+            snprintf(tmp, sizeof tmp, f, (int)width, (long long)x);
+            dql_buf_puts(out, tmp);
+        }
+    }
+    return true;
+}
+
+/* Reads a $GENERATE directive (tokens in sc->tok) into sc->gen. */
+static dql_zone_res gen_start(dql_zone_scanner *sc)
+{
+    dql_zone_tok *t = sc->tok;
+    int n = sc->ntok;
+    if (n < 5)
+        return fail(sc, DQL_ZONE_BAD, "zone: bad $GENERATE", &t[0], "$GENERATE needs a range, an owner, a type and rdata");
+    /* range: start-stop[/step] */
+    const char *r = t[1].s;
+    size_t rl = t[1].len;
+    const char *dash = memchr(r, '-', rl);
+    if (!dash || t[1].quoted)
+        return fail(sc, DQL_ZONE_BAD, "zone: bad $GENERATE", &t[1], "bad $GENERATE range");
+    const char *slash = memchr(dash, '/', rl - (size_t)(dash - r));
+    int64_t a, b, step = 1;
+    size_t bl = (size_t)((slash ? slash : r + rl) - dash - 1);
+    if (!parse_i64(r, (size_t)(dash - r), &a) || !parse_i64(dash + 1, bl, &b) ||
+        (slash && !parse_i64(slash + 1, rl - (size_t)(slash + 1 - r), &step)) ||
+        a > 2147483647LL || b > 2147483647LL || step < 1 || step > 2147483647LL || a > b)
+        return fail(sc, DQL_ZONE_BAD, "zone: bad $GENERATE", &t[1], "bad $GENERATE range");
+    dql_buf rest = {0};
+    for (int i = 3; i < n - 1; i++) {
+        if (i > 3)
+            dql_buf_putc(&rest, ' ');
+        dql_buf_put(&rest, t[i].s, t[i].len);
+    }
+    /* the type must be known and not a meta type */
+    uint16_t ty;
+    if (!dql_zone_type_parse(t[n - 2].s, t[n - 2].len, &ty) || ty == 249 || ty == 250 || (ty >= 251 && ty <= 255)) {
+        dql_buf_free(&rest);
+        return fail(sc, DQL_ZONE_BAD, "zone: bad $GENERATE", &t[n - 2], "bad type in $GENERATE");
+    }
+    gen_clear(&sc->gen);
+    zgen *g = &sc->gen;
+    g->cur = a;
+    g->stop = b;
+    g->step = step;
+    g->lhs = dql_xstrndup(t[2].s, t[2].len);
+    g->rest = dql_xstrdup(dql_buf_cstr(&rest));
+    dql_buf_free(&rest);
+    if (t[n - 1].quoted) {
+        /* keep the quotes: the rdata is cut again after expansion */
+        dql_buf q = {0};
+        dql_buf_putc(&q, '"');
+        dql_buf_put(&q, t[n - 1].s, t[n - 1].len);
+        dql_buf_putc(&q, '"');
+        g->rhs = dql_xstrdup(dql_buf_cstr(&q));
+        dql_buf_free(&q);
+    } else {
+        g->rhs = dql_xstrndup(t[n - 1].s, t[n - 1].len);
+    }
+    g->file = dql_xstrdup(sc->src->path);
+    g->line = sc->rec_line;
+    g->active = true;
+    return DQL_ZONE_RR;
+}
+
+/* ------------------------------------------------------------ records */
+
+static dql_zone_res directive(dql_zone_scanner *sc)
+{
+    dql_zone_tok *t = sc->tok;
+    const char *why;
+    if (tok_is(&t[0], "$ORIGIN")) {
+        if (sc->ntok != 2)
+            return fail(sc, DQL_ZONE_FATAL, "zone: bad $ORIGIN", &t[0], "$ORIGIN takes one name");
+        uint8_t o[DQL_ZONE_NAME_MAX];
+        int n = dql_zone_name_parse(t[1].s, t[1].len, sc->origin, sc->origin_len, o, &why);
+        if (n < 0 || t[1].quoted)
+            return fail(sc, DQL_ZONE_FATAL, "zone: bad $ORIGIN", &t[1], "bad $ORIGIN: %s", n < 0 ? why : "quoted");
+        memcpy(sc->origin, o, (size_t)n);
+        sc->origin_len = (size_t)n;
+        return DQL_ZONE_RR;
+    }
+    if (tok_is(&t[0], "$TTL")) {
+        if (sc->ntok != 2)
+            return fail(sc, DQL_ZONE_FATAL, "zone: bad TTL", &t[0], "$TTL takes one value");
+        uint32_t v;
+        if (t[1].quoted || !dql_zone_ttl_parse(t[1].s, t[1].len, &v, &why))
+            return fail(sc, DQL_ZONE_FATAL, "zone: bad TTL", &t[1], "bad $TTL: %s", t[1].quoted ? "quoted" : why);
+        sc->ttl = v;
+        sc->have_ttl_dir = true;
+        return DQL_ZONE_RR;
+    }
+    if (tok_is(&t[0], "$INCLUDE"))
+        return do_include(sc);
+    if (tok_is(&t[0], "$GENERATE"))
+        return gen_start(sc);
+    return fail(sc, DQL_ZONE_BAD, "zone: unknown directive", &t[0], "unknown directive");
+}
+
+/* Interprets the tokens of one record into rr. */
+static dql_zone_res record(dql_zone_scanner *sc, dql_zone_rr *rr, bool blank_start)
+{
+    dql_zone_tok *t = sc->tok;
+    int n = sc->ntok, i = 0;
+    const char *why;
+    if (!blank_start && !t[0].quoted && t[0].len > 0 && t[0].s[0] == '$' && !sc->gen.active)
+        return directive(sc);
+    if (blank_start) {
+        if (!sc->have_owner)
+            return fail(sc, DQL_ZONE_BAD, "zone: bad owner", &t[0], "no previous owner for a record that starts with a blank");
+    } else {
+        int ol = t[0].quoted ? -1 : dql_zone_name_parse(t[0].s, t[0].len, sc->origin, sc->origin_len, sc->owner, &why);
+        if (ol < 0) {
+            sc->have_owner = false;
+            return fail(sc, DQL_ZONE_BAD, "zone: bad owner", &t[0], "bad owner name: %s", t[0].quoted ? "quoted" : why);
+        }
+        sc->owner_len = (size_t)ol;
+        sc->have_owner = true;
+        i = 1;
+    }
+    bool have_ttl = false, have_class = false;
+    uint32_t ttl = sc->ttl;
+    uint16_t cls = sc->last_class;
+    for (int k = 0; k < 2 && i < n; k++) {
+        const dql_zone_tok *x = &t[i];
+        if (x->quoted)
+            break;
+        if (!have_ttl && x->len && (x->s[0] >= '0' && x->s[0] <= '9')) {
+            if (!dql_zone_ttl_parse(x->s, x->len, &ttl, &why))
+                return fail(sc, DQL_ZONE_BAD, "zone: bad TTL", x, "bad TTL: %s", why);
+            have_ttl = true;
+            i++;
+        } else if (!have_class && dql_zone_class_parse(x->s, x->len, &cls)) {
+            have_class = true;
+            i++;
+        } else if (!have_ttl && x->len && x->s[0] == '-') {
+            return fail(sc, DQL_ZONE_BAD, "zone: bad TTL", x, "bad TTL: negative");
+        } else {
+            break;
+        }
+    }
+    if (i >= n)
+        return fail(sc, DQL_ZONE_BAD, "zone: bad type", &t[n - 1], "missing RR type");
+    uint16_t type;
+    if (t[i].quoted || !dql_zone_type_parse(t[i].s, t[i].len, &type))
+        return fail(sc, DQL_ZONE_BAD, "zone: bad type", &t[i], "unknown RR type");
+    i++;
+    int bad = -1;
+    int rl = dql_zone_rdata_parse(type, t + i, n - i, sc->origin, sc->origin_len, sc->rdata, &why, &bad);
+    if (rl < 0) {
+        const dql_zone_tok *near = bad >= 0 && i + bad < n ? &t[i + bad] : (i < n ? &t[i] : &t[n - 1]);
+        char tn[32];
+        dql_buf tb = {0};
+        dql_zone_type_text(&tb, type);
+        snprintf(tn, sizeof tn, "%s", dql_buf_cstr(&tb));
+        dql_buf_free(&tb);
+        return fail(sc, DQL_ZONE_BAD, "zone: bad rdata", near, "bad %s rdata: %s", tn, why);
+    }
+    if (have_ttl && !sc->have_ttl_dir)
+        sc->ttl = ttl;   /* RFC 1035: an omitted TTL is the last one given */
+    if (have_class)
+        sc->last_class = cls;
+    rr->owner = sc->owner;
+    rr->owner_len = sc->owner_len;
+    rr->type = type;
+    rr->rclass = cls;
+    rr->ttl = ttl;
+    rr->rdata = sc->rdata;
+    rr->rdlen = (size_t)rl;
+    rr->file = cur_file(sc);
+    rr->line = sc->gen.active ? sc->gen.line : sc->rec_line;
+    return DQL_ZONE_RR;
+}
+
+/* Produces the next record of an active $GENERATE. */
+static dql_zone_res gen_next(dql_zone_scanner *sc, dql_zone_rr *rr)
+{
+    zgen *g = &sc->gen;
+    dql_buf line = {0};
+    const char *why = NULL;
+    bool ok = gen_expand(g->lhs, g->cur, &line, &why);
+    if (ok) {
+        dql_buf_putc(&line, ' ');
+        dql_buf_puts(&line, g->rest);
+        dql_buf_putc(&line, ' ');
+        ok = gen_expand(g->rhs, g->cur, &line, &why);
+    }
+    if (ok && line.len >= GEN_MAX_LINE) {
+        ok = false;
+        why = "$GENERATE line too long";
+    }
+    if (g->cur > g->stop - g->step)
+        g->active = false, g->cur = g->stop + 1;
+    else
+        g->cur += g->step;
+    if (!ok) {
+        dql_buf_free(&line);
+        bool was = g->active;
+        g->active = true;
+        dql_zone_res r = fail(sc, DQL_ZONE_BAD, "zone: bad $GENERATE", NULL, "%s", why);
+        g->active = false;
+        (void)was;
+        return r;
+    }
+    memcpy(sc->genline, line.p, line.len);
+    size_t len = line.len;
+    dql_buf_free(&line);
+    sc->genline[len] = '\n';
+    zsrc M;
+    memset(&M, 0, sizeof M);
+    M.buf = sc->genline;
+    M.len = len + 1;
+    M.cap = len + 1;
+    M.eof = true;
+    M.line = g->line;
+    char save = sc->genline[len + 1];
+    sc->genline[len + 1] = 0;
+    bool active = g->active;
+    g->active = true;   /* messages name the $GENERATE line */
+    int tr = tokenize(sc, &M);
+    dql_zone_res res;
+    if (tr == 2)
+        res = DQL_ZONE_BAD;
+    else if (tr <= 0)
+        res = fail(sc, DQL_ZONE_BAD, "zone: bad $GENERATE", NULL, "bad $GENERATE expansion");
+    else
+        res = record(sc, rr, false);
+    if (res == DQL_ZONE_FATAL)
+        res = DQL_ZONE_BAD, sc->done = false;
+    g->active = active;
+    sc->genline[len + 1] = save;
+    return res;
+}
+
+dql_zone_res dql_zone_next(dql_zone_scanner *sc, dql_zone_rr *rr)
+{
+    for (;;) {
+        if (sc->done)
+            return DQL_ZONE_EOF;
+        if (sc->gen.active) {
+            dql_zone_res r = gen_next(sc, rr);
+            if (r == DQL_ZONE_RR && !sc->gen.active) {
+                /* last one: rr->file points into gen; keep it until next call */
+                return r;
+            }
+            return r;
+        }
+        zsrc *S = sc->src;
+        if (!S)
+            return DQL_ZONE_EOF;
+        int tr = tokenize(sc, S);
+        if (tr < 0)
+            return DQL_ZONE_FATAL;
+        if (tr == 2)
+            return DQL_ZONE_BAD;
+        if (tr == 0) {
+            if (!S->parent)
+                return DQL_ZONE_EOF;
+            /* end of an included file: back to the includer */
+            memcpy(sc->origin, S->s_origin, S->s_origin_len);
+            sc->origin_len = S->s_origin_len;
+            sc->ttl = S->s_ttl;
+            sc->have_ttl_dir = S->s_have_ttl;
+            sc->src = S->parent;
+            sc->depth--;
+            src_free(S);
+            continue;
+        }
+        bool dir = !sc->blank_start && !sc->tok[0].quoted && sc->tok[0].len && sc->tok[0].s[0] == '$';
+        dql_zone_res r = record(sc, rr, sc->blank_start);
+        if (r == DQL_ZONE_RR && dir)
+            continue;   /* a directive was applied */
+        return r;
+    }
+}
