@@ -1,0 +1,3 @@
+#!/bin/sh
+# nightly backup of the home folders
+tar czf /backup/home-$(date +%F).tgz /home
