@@ -76,8 +76,7 @@ void (dql_buf_putc)(dql_buf *b, char c);
 static inline void dql_buf_put_inline(dql_buf *b, const void *p, size_t n)
 {
     if (b->cap - b->len <= n || !b->p) dql_buf_reserve(b, n);
-    if (n) { char *d = b->p + b->len; const char *q = (const char *)p; for (size_t i = 0; i < n && i < 16; i++) d[i] = q[i];
-             if (n > 16) __builtin_memcpy(d + 16, q + 16, n - 16); }
+    if (n) __builtin_memcpy(b->p + b->len, p, n);
     b->len += n;
 }
 static inline void dql_buf_putc_inline(dql_buf *b, char c)
@@ -276,6 +275,10 @@ typedef struct dql_span {
 } dql_span;
 
 /* -------------------------------------------------------------- utilities */
+
+/* Appends s as a TSV cell: tab, newline, carriage return and backslash
+ * escaped (\t \n \r \\); plain runs are found 8 bytes at a time. */
+void dql_buf_tsv(dql_buf *b, const char *s, size_t n);
 
 /* Reads a whole file ("-": stdin) into a malloc'd NUL-terminated buffer;
  * *len (if not NULL) gets its length. NULL with a message in err on failure. */

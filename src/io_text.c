@@ -1085,26 +1085,6 @@ static void put_csv_cell(dql_buf *b, const char *s, size_t n, char d, bool empty
     dql_buf_putc(b, '"');
 }
 
-static void put_tsv_cell(dql_buf *b, const char *s, size_t n)
-{
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i], e;
-        switch (c) {
-        case '\t': e = 't'; break;
-        case '\n': e = 'n'; break;
-        case '\r': e = 'r'; break;
-        case '\\': e = '\\'; break;
-        default: continue;
-        }
-        dql_buf_put(b, s + run, i - run);
-        dql_buf_putc(b, '\\');
-        dql_buf_putc(b, e);
-        run = i + 1;
-    }
-    dql_buf_put(b, s + run, n - run);
-}
-
 /* Text of a non-null value: strings as they are, the rest via dql_value_format. */
 static void cell_text(dql_buf *tmp, dql_value v, const char **s, size_t *n)
 {
@@ -1132,7 +1112,7 @@ static void put_field(tstore *W, dql_value v)
     if (W->o.kind == K_CSV)
         put_csv_cell(&W->out, s, n, W->o.delim, true);
     else if (W->o.kind == K_TSV)
-        put_tsv_cell(&W->out, s, n);
+        dql_buf_tsv(&W->out, s, n);
     else
         dql_buf_put(&W->out, s, n);
 }
@@ -1200,7 +1180,7 @@ static dql_status tstore_open(const dql_store_ctx *sc, dql_exec *ex, text_kind k
             if (kind == K_CSV)
                 put_csv_cell(&W->out, nm, strlen(nm), W->o.delim, false);
             else
-                put_tsv_cell(&W->out, nm, strlen(nm));
+                dql_buf_tsv(&W->out, nm, strlen(nm));
         }
         dql_buf_putc(&W->out, '\n');
     }

@@ -201,26 +201,6 @@ static void buf_csv(dql_buf *b, const char *s, size_t n, char d)
  * runs of plain bytes are copied whole. */
 static const unsigned char tsv_special[256] = { ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\\'] = 1 };
 
-static void buf_tsv(dql_buf *b, const char *s, size_t n)
-{
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!tsv_special[(unsigned char)s[i]]) continue;
-        const char *e;
-        switch (s[i]) {
-        case '\t': e = "\\t"; break;
-        case '\n': e = "\\n"; break;
-        case '\r': e = "\\r"; break;
-        case '\\': e = "\\\\"; break;
-        default: continue;
-        }
-        dql_buf_put(b, s + run, i - run);
-        dql_buf_put(b, e, 2);
-        run = i + 1;
-    }
-    dql_buf_put(b, s + run, n - run);
-}
-
 static void print_header_sv(dql_printer *p)
 {
     dql_buf *b = &p->line;
@@ -231,7 +211,7 @@ static void print_header_sv(dql_printer *p)
         if (p->o.mode == DQL_OUT_CSV)
             buf_csv(b, p->label[j], strlen(p->label[j]), ',');
         else
-            buf_tsv(b, p->label[j], strlen(p->label[j]));
+            dql_buf_tsv(b, p->label[j], strlen(p->label[j]));
     }
     dql_buf_putc(b, '\n');
     fwrite(b->p, 1, b->len, p->fp);
@@ -324,7 +304,7 @@ void dql_printer_row(dql_printer *p, const dql_value *row)
             if (d == ',')
                 buf_csv(b, s, n, d);
             else
-                buf_tsv(b, s, n);
+                dql_buf_tsv(b, s, n);
         }
         dql_buf_putc(b, '\n');
         fwrite(b->p, 1, b->len, p->fp);

@@ -601,3 +601,39 @@ char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen)
     dql_buf_cstr(&b);
     return b.p;
 }
+
+/* Index of the first byte of s[0..n) that TSV must escape, or n. Eight bytes
+ * at a time: a word has none of \t \n \r \\ when no byte is below 0x0e
+ * and none equals 0x5c (the rare false alarm is settled byte by byte). */
+static size_t tsv_plain_run(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t low = (w - ones * 0x0e) & ~w & highs;          /* a byte < 0x0e */
+        uint64_t x = w ^ (ones * 0x5c);
+        uint64_t bs = (x - ones) & ~x & highs;                   /* a byte == 0x5c */
+        if (low | bs) break;
+    }
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '\t' || c == '\n' || c == '\r' || c == '\\') return i;
+    }
+    return n;
+}
+
+void dql_buf_tsv(dql_buf *b, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i + tsv_plain_run(s + i, n - i);
+        dql_buf_put(b, s + i, j - i);
+        if (j == n) break;
+        char c = s[j];
+        char e[2] = { '\\', c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\' };
+        dql_buf_put(b, e, 2);
+        i = j + 1;
+    }
+}
