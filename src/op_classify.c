@@ -351,7 +351,7 @@ const dql_xop_def dql_xop_classify = {
     "CLASSIFY",
     "CLASSIFY rel BY name [USING 'model.dqlm'] [WITH (explain = true, batch = 1024)]",
     "score domain names as malicious or benign with a random forest (adds score, verdict[, explain])",
-    cl_plan_fn, cl_plan_free, cl_open, cl_step, cl_close, cl_explain,
+    cl_plan_fn, cl_plan_free, cl_open, cl_step, cl_close, cl_explain, false,
 };
 
 /* ------------------------------------------------- labelled row sets */

@@ -757,7 +757,7 @@ const dql_xop_def dql_xop_enrich = {
     "ENRICH",
     "ENRICH rel BY ip [WITH (city = true, asn = true, fields = (country, asn, ...), cache = 8192)]",
     "add country, country_name, subdivision, city, postal, lat, lon, accuracy_radius, time_zone, asn, as_org from MaxMind databases",
-    enrich_plan_fn, enrich_plan_free, enrich_open, enrich_step, enrich_close, enrich_explain,
+    enrich_plan_fn, enrich_plan_free, enrich_open, enrich_step, enrich_close, enrich_explain, false,
 };
 
 /* ------------------------------------------------------------ functions */

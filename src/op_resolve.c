@@ -1502,4 +1502,5 @@ const dql_xop_def dql_xop_resolve = {
     .step = resolve_step,
     .close = resolve_close,
     .explain = resolve_explain,
+    .owns_output = true,   /* names and passed-through fields are copied into name records */
 };

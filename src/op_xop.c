@@ -87,8 +87,9 @@ static dql_status xop_next(dql_op *op, dql_batch **out)
     while (!s->finished) {
         if (!s->input_done && (!s->in || s->pos >= s->in->n)) {
             /* rows already produced may point into the current input batch:
-             * hand them on before fetching the next one */
-            if (op->out.n > 0) break;
+             * hand them on before fetching the next one (unless the verb
+             * copies what it keeps) */
+            if (op->out.n > 0 && !xd->owns_output) break;
             dql_status st = dql_op_pull(op, 0, &s->in);
             if (st == DQL_EOF) { s->input_done = true; s->in = NULL; }
             else if (st != DQL_OK) return st;

@@ -52,6 +52,10 @@ typedef struct dql_xop_def {
     void (*close)(void *st);
     /* Optional: extra text for EXPLAIN (e.g. "servers 127.0.0.1:5353, 500 in flight"). */
     void (*explain)(void *pstate, dql_buf *b);
+    /* true when output rows never point into an input batch (the verb copies
+     * what it keeps): the driver then feeds the next input batch while output
+     * rows are still pending, which keeps an asynchronous verb's window full. */
+    bool owns_output;
 } dql_xop_def;
 
 /* Verb statements:
