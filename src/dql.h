@@ -279,6 +279,8 @@ typedef struct dql_span {
 /* Appends s as a TSV cell: tab, newline, carriage return and backslash
  * escaped (\t \n \r \\); plain runs are found 8 bytes at a time. */
 void dql_buf_tsv(dql_buf *b, const char *s, size_t n);
+/* Length of the leading run of s that TSV leaves as it is (n: all of it). */
+size_t dql_tsv_plain(const char *s, size_t n);
 
 /* Reads a whole file ("-": stdin) into a malloc'd NUL-terminated buffer;
  * *len (if not NULL) gets its length. NULL with a message in err on failure. */

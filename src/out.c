@@ -199,8 +199,6 @@ static void buf_csv(dql_buf *b, const char *s, size_t n, char d)
 
 /* Appends a TSV field: tab, newline, carriage return and backslash escaped;
  * runs of plain bytes are copied whole. */
-static const unsigned char tsv_special[256] = { ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\\'] = 1 };
-
 static void print_header_sv(dql_printer *p)
 {
     dql_buf *b = &p->line;
@@ -287,10 +285,12 @@ void dql_printer_row(dql_printer *p, const dql_value *row)
                 size_t at = b->len;
                 dql_value_format(b, row[j]);
                 bool plain = true;
-                for (size_t i = at; i < b->len && plain; i++) {
-                    unsigned char c = (unsigned char)b->p[i];
-                    plain = d == ',' ? !(c == ',' || c == '"' || c == '\n' || c == '\r') : !tsv_special[c];
-                }
+                if (d == ',') {
+                    for (size_t i = at; i < b->len && plain; i++) {
+                        unsigned char c = (unsigned char)b->p[i];
+                        plain = !(c == ',' || c == '"' || c == '\n' || c == '\r');
+                    }
+                } else plain = dql_tsv_plain(b->p + at, b->len - at) == b->len - at;
                 if (plain) continue;
                 p->tmp.len = 0;
                 dql_buf_put(&p->tmp, b->p + at, b->len - at);

@@ -605,7 +605,7 @@ char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen)
 /* Index of the first byte of s[0..n) that TSV must escape, or n. Eight bytes
  * at a time: a word has none of \t \n \r \\ when no byte is below 0x0e
  * and none equals 0x5c (the rare false alarm is settled byte by byte). */
-static size_t tsv_plain_run(const char *s, size_t n)
+size_t dql_tsv_plain(const char *s, size_t n)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     size_t i = 0;
@@ -628,7 +628,7 @@ void dql_buf_tsv(dql_buf *b, const char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        size_t j = i + tsv_plain_run(s + i, n - i);
+        size_t j = i + dql_tsv_plain(s + i, n - i);
         dql_buf_put(b, s + i, j - i);
         if (j == n) break;
         char c = s[j];
