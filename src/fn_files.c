@@ -378,14 +378,19 @@ static int yara_scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *ud)
     const YR_STRING *s;
     yr_rule_strings_foreach(rule, s)
     {
-        YR_MATCH *match;
-        yr_string_matches_foreach(ctx, s, match)
-        {
+        /* libyara keeps matches at unaligned addresses: each is copied out
+         * (yr_string_matches_foreach would read them in place) */
+        const char *mp = (const char *)ctx->matches[s->idx].head;
+        while (mp) {
+            YR_MATCH match;
+            memcpy(&match, mp, sizeof match);
+            mp = (const char *)match.next;
+            if (match.is_private) continue;
             dql_tuple *st = dql_tuple_new(a, 3);
             st->v[0] = dql_chararray_copy(a, s->identifier, strlen(s->identifier));
-            st->v[1] = dql_long(match->base + match->offset);
-            st->v[2] = dql_str(DQL_T_BYTEARRAY, dql_arena_memdup(a, match->data, (size_t)match->data_length),
-                               (size_t)match->data_length);
+            st->v[1] = dql_long(match.base + match.offset);
+            st->v[2] = dql_str(DQL_T_BYTEARRAY, dql_arena_memdup(a, match.data, (size_t)match.data_length),
+                               (size_t)match.data_length);
             dql_bag_builder_add(&sb, st);
         }
     }

@@ -69,9 +69,21 @@ static bool add_code(struct sopts *o, const dql_value *v)
     return true;
 }
 
-/* Reads the WITH list; false with a message in err. deftimeout: the session's
- * stream.timeout (NULL at plan time). */
+static bool parse_opts1(const dql_args *args, bool perfile, const char *deftimeout, struct sopts *o, char *err, size_t errlen);
+
+/* Reads the WITH list; false with a message in err (and nothing to free).
+ * deftimeout: the session's stream.timeout (NULL at plan time). */
 static bool parse_opts(const dql_args *args, bool perfile, const char *deftimeout, struct sopts *o, char *err, size_t errlen)
+{
+    if (parse_opts1(args, perfile, deftimeout, o, err, errlen)) return true;
+    free(o->codes);
+    free(o->tmpdir);
+    o->codes = NULL;
+    o->tmpdir = NULL;
+    return false;
+}
+
+static bool parse_opts1(const dql_args *args, bool perfile, const char *deftimeout, struct sopts *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
     o->parallel = 1;
@@ -604,7 +616,28 @@ typedef struct perfile_st {
     dql_extractor *xr;
     int devnull;
     dql_buf scratch;
+    char *exe;                  /* the command's program found in PATH once, or NULL */
 } perfile_st;
+
+/* The executable file named name in $PATH (malloc'd), NULL when none; so
+ * that each run does not search PATH again. */
+static char *path_lookup(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!name[0] || strchr(name, '/') || strstr(name, "${") || !path) return NULL;
+    size_t nl = strlen(name);
+    for (const char *p = path;;) {
+        const char *e = strchr(p, ':');
+        size_t dl = e ? (size_t)(e - p) : strlen(p);
+        char *full = dql_xmalloc(dl + nl + 3);
+        snprintf(full, dl + nl + 3, "%.*s/%s", (int)(dl ? dl : 1), dl ? p : ".", name);
+        struct stat st;
+        if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0) return full;
+        free(full);
+        if (!e) return NULL;
+        p = e + 1;
+    }
+}
 
 static bool has_ref(void *ud, const char *s, size_t n)
 {
@@ -707,6 +740,7 @@ static dql_status pf_open(dql_op *op)
         P->words = split_command(op->plan->command, &P->nwords);
         if (P->nwords == 0) return dql_exec_error(op->ex, "empty command");
     }
+    if (P->nwords) P->exe = path_lookup(P->words[0]);
     P->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (P->devnull < 0) return dql_exec_error_st(op->ex, DQL_ERR_IO, "/dev/null: %s", strerror(errno));
     signal(SIGPIPE, SIG_IGN);
@@ -798,7 +832,8 @@ static dql_status job_start(dql_op *op, perfile_st *P, job *j)
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     pid_t pid;
     j->start_us = now_us();
-    int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+    int rc = P->exe ? posix_spawn(&pid, P->exe, &fa, &at, argv, environ)
+                    : posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     close(po[1]);
@@ -1094,6 +1129,7 @@ static void pf_close(dql_op *op)
     dql_extractor_free(P->xr);
     dql_files_tmpdir_remove(P->tmpdir);
     dql_buf_free(&P->scratch);
+    free(P->exe);
     free(P->o.codes);
     free(P->o.tmpdir);
     free(P);
