@@ -249,6 +249,11 @@ void dql_reader_progress(const dql_reader *r, uint64_t *done, uint64_t *total);
 const char *dql_reader_path(const dql_reader *r);
 void dql_reader_close(dql_reader *r);
 
+/* Plan-time check of a file a STORE will write: its directory exists and is
+ * writable, it is not a directory, and it does not exist unless overwrite
+ * ("-" is stdout and always fine). DQL_ERR_CHECK with a message in err. */
+dql_status dql_output_check(const char *path, bool overwrite, char *err, size_t errlen);
+
 /* Expands a LOAD path: a file, "-", a directory (its regular files, sorted)
  * or a glob. Returns the number of paths (0 with err set when nothing
  * matches); *paths is a NULL-terminated array to free with dql_paths_free. */

@@ -977,35 +977,40 @@ static char *dir_of(const char *path)
     return dql_xstrndup(path, (size_t)(sl - path));
 }
 
+dql_status dql_output_check(const char *path, bool overwrite, char *err, size_t errlen)
+{
+    if (strcmp(path, "-") == 0)
+        return DQL_OK;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "output '%s' is a directory", path);
+            return DQL_ERR_CHECK;
+        }
+        if (!overwrite) {
+            snprintf(err, errlen, "output '%s' exists (use STORE ... OVERWRITE or SET overwrite true)", path);
+            return DQL_ERR_CHECK;
+        }
+    }
+    char *dir = dir_of(path);
+    dql_status rc = DQL_OK;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "cannot write '%s': no such directory '%s'", path, dir);
+        rc = DQL_ERR_CHECK;
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(err, errlen, "cannot write '%s': directory '%s': %s", path, dir, strerror(errno));
+        rc = DQL_ERR_CHECK;
+    }
+    free(dir);
+    return rc;
+}
+
 static dql_status tstore_plan(const dql_store_ctx *sc, text_kind kind, char *err, size_t errlen)
 {
     text_opts o;
     if (!parse_opts(sc->args, kind, true, &o, err, errlen))
         return DQL_ERR_CHECK;
-    if (strcmp(sc->path, "-") == 0)
-        return DQL_OK;
-    struct stat st;
-    if (stat(sc->path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "output '%s' is a directory", sc->path);
-            return DQL_ERR_CHECK;
-        }
-        if (!sc->overwrite) {
-            snprintf(err, errlen, "output '%s' exists (use STORE ... OVERWRITE or SET overwrite true)", sc->path);
-            return DQL_ERR_CHECK;
-        }
-    }
-    char *dir = dir_of(sc->path);
-    dql_status rc = DQL_OK;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "cannot write '%s': no such directory '%s'", sc->path, dir);
-        rc = DQL_ERR_CHECK;
-    } else if (access(dir, W_OK | X_OK) != 0) {
-        snprintf(err, errlen, "cannot write '%s': directory '%s': %s", sc->path, dir, strerror(errno));
-        rc = DQL_ERR_CHECK;
-    }
-    free(dir);
-    return rc;
+    return dql_output_check(sc->path, sc->overwrite, err, errlen);
 }
 
 static void tstore_free(tstore *W)

@@ -448,16 +448,6 @@ static bool find_cols(const dql_schema *S, int *ow, int *tt, int *cl, int *ty, i
     return true;
 }
 
-static char *dir_of(const char *path)
-{
-    const char *sl = strrchr(path, '/');
-    if (!sl)
-        return dql_xstrdup(".");
-    if (sl == path)
-        return dql_xstrdup("/");
-    return dql_xstrndup(path, (size_t)(sl - path));
-}
-
 static dql_status zstore_plan(const dql_store_ctx *sc, char *err, size_t errlen)
 {
     zopts o;
@@ -468,30 +458,7 @@ static dql_status zstore_plan(const dql_store_ctx *sc, char *err, size_t errlen)
     int a, b, c, d, e;
     if (!find_cols(sc->schema, &a, &b, &c, &d, &e, err, errlen))
         return DQL_ERR_CHECK;
-    if (!strcmp(sc->path, "-"))
-        return DQL_OK;
-    struct stat st;
-    if (stat(sc->path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "output '%s' is a directory", sc->path);
-            return DQL_ERR_CHECK;
-        }
-        if (!sc->overwrite) {
-            snprintf(err, errlen, "output '%s' exists (use STORE ... OVERWRITE or SET overwrite true)", sc->path);
-            return DQL_ERR_CHECK;
-        }
-    }
-    char *dir = dir_of(sc->path);
-    dql_status rc = DQL_OK;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "cannot write '%s': no such directory '%s'", sc->path, dir);
-        rc = DQL_ERR_CHECK;
-    } else if (access(dir, W_OK | X_OK) != 0) {
-        snprintf(err, errlen, "cannot write '%s': directory '%s': %s", sc->path, dir, strerror(errno));
-        rc = DQL_ERR_CHECK;
-    }
-    free(dir);
-    return rc;
+    return dql_output_check(sc->path, sc->overwrite, err, errlen);
 }
 
 static void zstore_free(zstore *W)
