@@ -59,17 +59,6 @@ static const struct { const char *name; dql_type type; } pcap_cols[PC__COUNT] = 
     { "rtt_ms", DQL_T_DOUBLE },    { "response_size", DQL_T_INT }, { "status", DQL_T_CHARARRAY },
 };
 
-static dql_schema *rr_schema(void)
-{
-    dql_schema *rr = dql_schema_new(0);
-    dql_schema_add(rr, "owner", DQL_T_DOMAIN, NULL);
-    dql_schema_add(rr, "ttl", DQL_T_LONG, NULL);
-    dql_schema_add(rr, "type", DQL_T_CHARARRAY, NULL);
-    dql_schema_add(rr, "rdata", DQL_T_CHARARRAY, NULL);
-    dql_schema_add(rr, "target", DQL_T_DOMAIN, NULL);
-    dql_schema_add(rr, "address", DQL_T_IP, NULL);
-    return rr;
-}
 
 /* ----------------------------------------------------------------- options */
 
@@ -166,7 +155,7 @@ static dql_status pload_plan(const dql_load_ctx *lc, dql_schema **out, char *err
     int n = dql_paths_expand(lc->path, &paths, err, errlen);
     if (n <= 0) return DQL_ERR_CHECK;
     dql_paths_free(paths);
-    dql_schema *rr = rr_schema();
+    dql_schema *rr = dql_zone_rr_schema();
     dql_schema *S = dql_schema_new(0);
     const dql_schema *D = lc->declared;
     if (D) {
@@ -228,6 +217,7 @@ typedef struct pload {
     bool want[PC__COUNT];
     bool need_full, need_qname, need_bags;
     dql_buf tb;
+    dql_zone_rrtup tup;         /* section records as tuples (zone.h) */
     dql_dns_msg dm, dm2;
     dql_dns_rr rr;
     /* pairs */
@@ -255,6 +245,7 @@ static void pload_free(pload *L)
     dql_paths_free(L->paths);
     free(L->sizes);
     dql_buf_free(&L->tb);
+    dql_zone_rrtup_free(&L->tup);
     for (pend *p = L->old, *n; p; p = n) { n = p->next; pend_free(p); }
     for (pend *p = L->outq, *n; p; p = n) { n = p->next; pend_free(p); }
     free(L->ph);
@@ -340,18 +331,12 @@ static dql_status pload_open(const dql_load_ctx *lc, const dql_schema *schema, d
 
 static dql_value domain_val(pload *L, dql_arena *a, const uint8_t *w, size_t n)
 {
-    L->tb.len = 0;
-    dql_zone_name_text(&L->tb, w, n, true, true);
-    return dql_str(DQL_T_DOMAIN, dql_arena_memdup(a, L->tb.p, L->tb.len), L->tb.len);
+    return dql_zone_name_value(&L->tb, a, w, n);
 }
 
 static dql_value type_val(pload *L, dql_arena *a, uint16_t t)
 {
-    const char *tn = dql_zone_type_name(t);
-    if (tn && t) return dql_chararray(tn, strlen(tn));
-    L->tb.len = 0;
-    dql_zone_type_text(&L->tb, t);
-    return dql_chararray_copy(a, L->tb.p, L->tb.len);
+    return dql_zone_type_value(&L->tb, a, t);
 }
 
 static dql_value bag_val(dql_bag *b)
@@ -380,31 +365,14 @@ static dql_dns_err build_bags(pload *L, const dql_dns_msg *m, dql_arena *a, dql_
     dql_dns_iter_init(&it, m);
     dql_dns_err e = DQL_DNS_OK;
     int r;
-    uint8_t last[DQL_DNS_NAME_MAX];
-    size_t lastn = 0;
-    dql_value lastv = dql_null();
+    dql_zone_rrtup_reset(&L->tup);
     while ((r = dql_dns_iter_next(&it, &L->rr, &e)) == 1) {
         dql_dns_rr *rr = &L->rr;
         int s = rr->section - DQL_DNS_SEC_ANSWER;
         if (s < 0 || s > 2 || !bags[s] || rr->type == 41) continue;
         if (bags[s]->n >= cnt[s] || bags[s]->n >= room) continue;
-        dql_tuple *t = dql_tuple_new(a, 6);
-        if (lastn && lastn == rr->owner_len && !memcmp(last, rr->owner, lastn)) t->v[0] = lastv;
-        else {
-            t->v[0] = lastv = domain_val(L, a, rr->owner, rr->owner_len);
-            memcpy(last, rr->owner, rr->owner_len);
-            lastn = rr->owner_len;
-        }
-        t->v[1] = dql_long(rr->ttl);
-        t->v[2] = type_val(L, a, rr->type);
-        L->tb.len = 0;
-        dql_zone_rdata_text(&L->tb, rr->type, rr->rdata, rr->rdlen);
-        t->v[3] = dql_chararray_copy(a, L->tb.p ? L->tb.p : "", L->tb.len);
-        dql_zone_extract x;
-        dql_zone_rdata_extract(rr->type, rr->rdata, rr->rdlen, &x);
-        if (x.target) t->v[4] = domain_val(L, a, x.target, x.tlen);
-        if (x.addr) t->v[5] = dql_ip_make(a, x.addr, x.addrlen);
-        bags[s]->t[bags[s]->n++] = t;
+        bags[s]->t[bags[s]->n++] = dql_zone_rr_tuple(&L->tup, a, rr->owner, rr->owner_len, rr->ttl, rr->type,
+                                                     rr->rdata, rr->rdlen);
     }
     for (int s = 0; s < 3; s++)
         if (bags[s] && bags[s]->n) out[s] = bag_val(bags[s]);

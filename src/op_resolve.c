@@ -366,13 +366,7 @@ static dql_status resolve_plan(const dql_xop_plan *xp, dql_schema **out, void **
         c->pass_cols[c->pass_n++] = i;
         dql_schema_add(s, f->name, f->type, f->sub);
     }
-    dql_schema *rr = dql_schema_new(0);
-    dql_schema_add(rr, "owner", DQL_T_DOMAIN, NULL);
-    dql_schema_add(rr, "ttl", DQL_T_LONG, NULL);
-    dql_schema_add(rr, "type", DQL_T_CHARARRAY, NULL);
-    dql_schema_add(rr, "rdata", DQL_T_CHARARRAY, NULL);
-    dql_schema_add(rr, "target", DQL_T_DOMAIN, NULL);
-    dql_schema_add(rr, "address", DQL_T_IP, NULL);
+    dql_schema *rr = dql_zone_rr_schema();
     static const dql_type own_types[] = { DQL_T_DOMAIN, DQL_T_CHARARRAY, DQL_T_CHARARRAY, DQL_T_CHARARRAY,
                                           DQL_T_CHARARRAY, DQL_T_DOUBLE, DQL_T_INT, DQL_T_CHARARRAY,
                                           DQL_T_BAG, DQL_T_BAG, DQL_T_BAG, DQL_T_BOOL };
@@ -506,6 +500,7 @@ typedef struct rstate {
     size_t rbufsz;
     /* rendering */
     dql_buf tb;
+    dql_zone_rrtup tup;          /* answer records as tuples (zone.h) */
     dql_dns_rr rr;
     dql_dns_msg msg;
     dql_arena evarena;
@@ -738,6 +733,7 @@ static void resolve_close(void *p)
     }
     free(s->rbuf);
     dql_buf_free(&s->tb);
+    dql_zone_rrtup_free(&s->tup);
     dql_arena_free(&s->evarena);
     free(s);
 }
@@ -893,12 +889,6 @@ static bool tcp_start(rstate *s, int qi)
 
 /* --------------------------------------------------------------- results */
 
-static dql_value domain_val(rstate *s, dql_arena *a, const uint8_t *w, size_t n)
-{
-    s->tb.len = 0;
-    dql_zone_name_text(&s->tb, w, n, true, true);
-    return dql_str(DQL_T_DOMAIN, dql_arena_memdup(a, s->tb.p, s->tb.len), s->tb.len);
-}
 
 /* Builds the bag of one section's records (OPT skipped). */
 static dql_value section_bag(rstate *s, const dql_dns_msg *m, int sec, int count, dql_arena *a, bool *bad)
@@ -914,38 +904,13 @@ static dql_value section_bag(rstate *s, const dql_dns_msg *m, int sec, int count
     dql_dns_rr *rr = &s->rr;
     dql_dns_err e;
     int r;
-    const uint8_t *lastw = NULL;
-    size_t lastn = 0;
-    dql_value lastv = dql_null();
-    uint8_t lastbuf[DQL_DNS_NAME_MAX];
+    dql_zone_rrtup_reset(&s->tup);
     while ((r = dql_dns_iter_next(&it, rr, &e)) == 1) {
         if (rr->section != sec) { if (rr->section > sec) break; continue; }
         if (rr->type == 41) continue;
         if ((int)bag->n >= count) break;
-        dql_tuple *t = dql_tuple_new(a, 6);
-        if (lastw && lastn == rr->owner_len && !memcmp(lastbuf, rr->owner, lastn)) {
-            t->v[0] = lastv;
-        } else {
-            t->v[0] = lastv = domain_val(s, a, rr->owner, rr->owner_len);
-            memcpy(lastbuf, rr->owner, rr->owner_len);
-            lastn = rr->owner_len;
-            lastw = lastbuf;
-        }
-        t->v[1] = dql_long(rr->ttl);
-        const char *tn = dql_zone_type_name(rr->type);
-        if (tn) t->v[2] = dql_chararray(tn, strlen(tn));
-        else {
-            char *tt = dql_arena_printf(a, "TYPE%u", rr->type);
-            t->v[2] = dql_chararray(tt, strlen(tt));
-        }
-        s->tb.len = 0;
-        dql_zone_rdata_text(&s->tb, rr->type, rr->rdata, rr->rdlen);
-        t->v[3] = dql_chararray_copy(a, s->tb.p ? s->tb.p : "", s->tb.len);
-        dql_zone_extract x;
-        dql_zone_rdata_extract(rr->type, rr->rdata, rr->rdlen, &x);
-        if (x.target) t->v[4] = domain_val(s, a, x.target, x.tlen);
-        if (x.addr) t->v[5] = dql_ip_make(a, x.addr, x.addrlen);
-        bag->t[bag->n++] = t;
+        bag->t[bag->n++] = dql_zone_rr_tuple(&s->tup, a, rr->owner, rr->owner_len, rr->ttl, rr->type,
+                                             rr->rdata, rr->rdlen);
     }
     if (r < 0) *bad = true;
     return v;

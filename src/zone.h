@@ -127,4 +127,29 @@ typedef struct dql_zone_extract {
 } dql_zone_extract;
 void dql_zone_rdata_extract(uint16_t type, const uint8_t *rd, size_t n, dql_zone_extract *x);
 
+/* ------------------------------------------------------ records as tuples */
+
+/* The tuple shape of one record in a bag — RESOLVE's answers, pcap's
+ * answers/authority/additional: (owner:domain, ttl:long, type:chararray,
+ * rdata:chararray, target:domain, address:ip), like a zone row. */
+dql_schema *dql_zone_rr_schema(void);
+
+/* Builds such tuples from uncompressed records. The owner of the previous
+ * record is reused when it repeats: reset before each message (the cached
+ * value lives in the arena of the current batch). */
+typedef struct dql_zone_rrtup {
+    dql_buf tb;                          /* scratch text */
+    uint8_t last[DQL_ZONE_NAME_MAX];
+    size_t lastn;
+    dql_value lastv;
+} dql_zone_rrtup;
+void dql_zone_rrtup_reset(dql_zone_rrtup *t);
+void dql_zone_rrtup_free(dql_zone_rrtup *t);
+dql_tuple *dql_zone_rr_tuple(dql_zone_rrtup *t, dql_arena *a, const uint8_t *owner, size_t olen,
+                             uint32_t ttl, uint16_t type, const uint8_t *rd, size_t rdlen);
+/* A wire name as a domain value (lower case, no trailing dot), copied into a. */
+dql_value dql_zone_name_value(dql_buf *tb, dql_arena *a, const uint8_t *w, size_t n);
+/* An RR type as a chararray (mnemonic, or TYPEnnn copied into a). */
+dql_value dql_zone_type_value(dql_buf *tb, dql_arena *a, uint16_t type);
+
 #endif

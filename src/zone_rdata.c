@@ -2613,3 +2613,72 @@ void dql_zone_rdata_extract(uint16_t type, const uint8_t *rd, size_t n, dql_zone
         break;
     }
 }
+
+/* ------------------------------------------------------ records as tuples */
+
+dql_schema *dql_zone_rr_schema(void)
+{
+    dql_schema *rr = dql_schema_new(0);
+    dql_schema_add(rr, "owner", DQL_T_DOMAIN, NULL);
+    dql_schema_add(rr, "ttl", DQL_T_LONG, NULL);
+    dql_schema_add(rr, "type", DQL_T_CHARARRAY, NULL);
+    dql_schema_add(rr, "rdata", DQL_T_CHARARRAY, NULL);
+    dql_schema_add(rr, "target", DQL_T_DOMAIN, NULL);
+    dql_schema_add(rr, "address", DQL_T_IP, NULL);
+    return rr;
+}
+
+dql_value dql_zone_name_value(dql_buf *tb, dql_arena *a, const uint8_t *w, size_t n)
+{
+    tb->len = 0;
+    dql_zone_name_text(tb, w, n, true, true);
+    return dql_str(DQL_T_DOMAIN, dql_arena_memdup(a, tb->p, tb->len), tb->len);
+}
+
+dql_value dql_zone_type_value(dql_buf *tb, dql_arena *a, uint16_t type)
+{
+    const char *tn = dql_zone_type_name(type);
+    if (tn && type)
+        return dql_chararray(tn, strlen(tn));
+    tb->len = 0;
+    dql_zone_type_text(tb, type);
+    return dql_chararray_copy(a, tb->p, tb->len);
+}
+
+void dql_zone_rrtup_reset(dql_zone_rrtup *t)
+{
+    t->lastn = 0;
+    t->lastv = dql_null();
+}
+
+void dql_zone_rrtup_free(dql_zone_rrtup *t)
+{
+    dql_buf_free(&t->tb);
+}
+
+dql_tuple *dql_zone_rr_tuple(dql_zone_rrtup *t, dql_arena *a, const uint8_t *owner, size_t olen,
+                             uint32_t ttl, uint16_t type, const uint8_t *rd, size_t rdlen)
+{
+    dql_tuple *tu = dql_tuple_new(a, 6);
+    if (t->lastn && t->lastn == olen && !memcmp(t->last, owner, olen)) {
+        tu->v[0] = t->lastv;
+    } else {
+        tu->v[0] = t->lastv = dql_zone_name_value(&t->tb, a, owner, olen);
+        if (olen <= sizeof t->last) {
+            memcpy(t->last, owner, olen);
+            t->lastn = olen;
+        }
+    }
+    tu->v[1] = dql_long(ttl);
+    tu->v[2] = dql_zone_type_value(&t->tb, a, type);
+    t->tb.len = 0;
+    dql_zone_rdata_text(&t->tb, type, rd, rdlen);
+    tu->v[3] = dql_chararray_copy(a, t->tb.p ? t->tb.p : "", t->tb.len);
+    dql_zone_extract x;
+    dql_zone_rdata_extract(type, rd, rdlen, &x);
+    if (x.target)
+        tu->v[4] = dql_zone_name_value(&t->tb, a, x.target, x.tlen);
+    if (x.addr)
+        tu->v[5] = dql_ip_make(a, x.addr, x.addrlen);
+    return tu;
+}
