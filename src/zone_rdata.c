@@ -2310,6 +2310,11 @@ static int walk_ipseckey(const uint8_t *rd, size_t n, walk *W)
         return -1;
     }
     field_end(W, st, false, 0);
+    /* presentation form needs a public key unless the algorithm is 0: a
+     * record without one is rendered in RFC 3597 form (\#) so that the text
+     * reads back (found by fuzz_zone) */
+    if (i == n && rd[2] != 0)
+        return -1;
     if (i < n) {
         dql_buf_putc(o, ' ');
         field_begin(W, &st);

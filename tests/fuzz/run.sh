@@ -54,8 +54,23 @@ fi
 mkdir -p "$W/dns_msg"
 printf '\022\064\001\000\000\001\000\000\000\000\000\001\007example\003org\000\000\034\000\001\000\000\051\004\320\000\000\200\000\000\000' > "$W/dns_msg/query"
 printf '\000\052\201\200\000\001\000\002\000\000\000\000\007example\003com\000\000\001\000\001\003www\300\014\000\005\000\001\000\000\001\054\000\002\300\014\300\014\000\001\000\001\000\000\000\074\000\004\300\000\002\001' > "$W/dns_msg/reply"
+# seeds: captures for fuzz_pcap (its own framing: see fuzz-seeds.py)
+mkdir -p "$W/pcap"
+if [ -d "$SHARED/data/pcap" ] && command -v python3 >/dev/null 2>&1; then
+    python3 "$SRC/tests/pcap/fuzz-seeds.py" "$SHARED/data/pcap" "$W/pcap" >/dev/null 2>&1 || true
+fi
+printf '\000' > "$W/pcap/empty"
+# seeds: model files for fuzz_model (the built-in one, cut short, and garbage)
+mkdir -p "$W/model"
+if [ -f "$SRC/data/dga-default.dqlm" ]; then
+    head -c 65536 "$SRC/data/dga-default.dqlm" > "$W/model/head"
+fi
+printf 'DQLM' > "$W/model/magic"
+# library leaks that are not dql's (tests/lsan.supp)
+LSAN_OPTIONS="suppressions=$SRC/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 rc=0
-for t in script loaders values zone mmdb dns_msg; do
+for t in script loaders values zone mmdb dns_msg pcap model; do
     bin="$B/tests/fuzz/fuzz_$t"
     [ -x "$bin" ] || { echo "run.sh: $bin not built (configure --enable-fuzz)" >&2; exit 2; }
     echo "fuzz_$t: $SECS s"
