@@ -129,3 +129,19 @@ for wl in ("a", "m"):
         rss = max(r[2] for r in rows[k]) / 1024
         print("%-16s %10.0f %8.2f %8.2f %9.1f  %.2fx %s" % (k, Q / wall, wall, cpu, rss, base / wall, extra.get(k, "")))
 PY
+
+# MEM_NAMES=N: memory stays flat however long the input — N names (cycling
+# over the zone's names) resolved for A with rows as TSV to /dev/null; prints
+# the peak RSS (target: under 32 MB for 10,000,000 names).
+if [ -n "${MEM_NAMES:-}" ]; then
+    awk -v n="$MEM_NAMES" 'BEGIN { for (i = 0; i < n; i++) printf "n%d.bench\n", i % 190000 }' > "$W/mem.names"
+    echo "n = LOAD '$W/mem.names' USING lines() AS (name:chararray); r = RESOLVE n BY name TYPES (A) WITH ($WITH); DUMP r;" > "$W/mem.dql"
+    t0=$(date +%s.%N)
+    /usr/bin/time -f '%U %S %M' -o "$W/time" "$DQL" -X --db "$W/dql.db" --mode tsv -f "$W/mem.dql" > /dev/null 2> "$W/err" \
+        || { echo "memory run failed:"; tail -n 5 "$W/err"; exit 1; }
+    t1=$(date +%s.%N)
+    read -r u s m < "$W/time"
+    echo
+    echo "memory: $MEM_NAMES names resolved in $(echo "$t1 - $t0" | bc) s, CPU $(echo "$u + $s" | bc) s, peak RSS $((m / 1024)) MB"
+    grep '^RESOLVE:' "$W/err" | head -n 1
+fi
