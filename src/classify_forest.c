@@ -603,6 +603,10 @@ dql_status dql_model_read(const void *data, size_t n, dql_model **out, char *err
         if ((uint64_t)(end - q) < len) BAD("corrupt model file (section %s overruns the file)", tag);
         const uint8_t *b = q;
         q += len;
+        /* each section at most once (a second one would leak the first) */
+        static const char *const once[] = { "META", "WORD", "BIGR", "TRIG", "SUFX", "TREE", "WRDS" };
+        for (int k = 0; k < 7; k++)
+            if (!strcmp(tag, once[k]) && have[k]) BAD("corrupt model file (two %s sections)", tag);
         if (!strcmp(tag, "META")) {
             m->meta = dql_xstrndup((const char *)b, len);
             have[0] = true;
