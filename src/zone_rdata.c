@@ -2136,10 +2136,12 @@ static int walk_codes(const char *codes, const uint8_t *rd, size_t n, walk *W)
                 uint8_t ch = rd[i + 1 + k];
                 plain = plain && ((ch >= '0' && ch <= '9') || ((ch | 32) >= 'a' && (ch | 32) <= 'z'));
             }
-            if (plain)
-                dql_buf_put(o, rd + i + 1, rd[i]);
-            else
-                put_qstring(o, rd + i + 1, rd[i]);
+            /* a tag that is empty or not alphanumeric has no presentation
+             * form the parser reads back: the record is rendered in RFC 3597
+             * form instead (found by fuzz_zone) */
+            if (!plain)
+                return -1;
+            dql_buf_put(o, rd + i + 1, rd[i]);
             field_end(W, st, false, 0);
             i += 1 + (size_t)rd[i];
             break;
@@ -2515,6 +2517,8 @@ static bool wire_valid(uint16_t type, const uint8_t *rd, size_t n)
         return true;   /* unknown types: anything goes */
     if (type == 29)
         return n == 16;   /* LOC: any values (out-of-range ones render as \#) */
+    if (type == 257)
+        return n >= 2 && (size_t)2 + rd[1] <= n;   /* CAA: odd tags render as \# */
     dql_buf tmp = {0};
     walk W = { &tmp, NULL, 0, 0, NULL };
     int r = walk_rdata(type, rd, n, &W);
