@@ -2315,8 +2315,8 @@ static int walk_ipseckey(const uint8_t *rd, size_t n, walk *W)
     /* presentation form needs a public key unless the algorithm is 0: a
      * record without one is rendered in RFC 3597 form (\#) so that the text
      * reads back (found by fuzz_zone) */
-    if (i == n && rd[2] != 0)
-        return -1;
+    if ((i == n) != (rd[2] == 0))
+        return -1;   /* and algorithm 0 carries no key */
     if (i < n) {
         dql_buf_putc(o, ' ');
         field_begin(W, &st);
