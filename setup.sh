@@ -24,6 +24,7 @@ PACKAGES=(
     libssl-dev libmagic-dev libarchive-dev libyara-dev libclamav-dev file parallel
     nsd unbound dnsperf adns-tools ldnsutils
     tshark dnsjit dnscap python3-dnspython
+    libpq-dev postgresql
 )
 
 deps=1

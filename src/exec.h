@@ -204,6 +204,8 @@ extern const dql_loader_def dql_loader_lines, dql_loader_csv, dql_loader_tsv,
        dql_loader_jsonl, dql_loader_sqlite, dql_loader_zone,
        dql_loader_files;   /* op_files.c */
 extern const dql_loader_def dql_loader_pcap;   /* op_pcap.c */
+extern const dql_loader_def dql_loader_postgres;   /* op_pg.c */
+extern const dql_storer_def dql_storer_postgres;   /* op_pg.c */
 extern const dql_storer_def dql_storer_csv, dql_storer_tsv, dql_storer_jsonl,
        dql_storer_lines, dql_storer_sqlite, dql_storer_zone;
 

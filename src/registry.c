@@ -7,12 +7,12 @@
 
 static const dql_loader_def *const loaders[] = {
     &dql_loader_lines, &dql_loader_csv, &dql_loader_tsv, &dql_loader_jsonl, &dql_loader_sqlite,
-    &dql_loader_zone, &dql_loader_pcap, &dql_loader_files,
+    &dql_loader_zone, &dql_loader_pcap, &dql_loader_files, &dql_loader_postgres,
 };
 
 static const dql_storer_def *const storers[] = {
     &dql_storer_csv, &dql_storer_tsv, &dql_storer_jsonl, &dql_storer_lines, &dql_storer_sqlite,
-    &dql_storer_zone,
+    &dql_storer_zone, &dql_storer_postgres,
 };
 
 const dql_loader_def *dql_loader_find(const char *name)

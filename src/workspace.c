@@ -1720,3 +1720,19 @@ dql_status dql_ws_shadow_table(sqlite3 *db, const char *name, const dql_schema *
     }
     return DQL_OK;
 }
+
+/* ------------------------------------------------- schema text, exported */
+
+char *dql_ws_schema_to_text(const dql_schema *s)
+{
+    dql_buf b = {0};
+    schema_text(&b, s);
+    char *t = dql_xstrdup(dql_buf_cstr(&b));
+    dql_buf_free(&b);
+    return t;
+}
+
+dql_schema *dql_ws_schema_from_text(const char *text)
+{
+    return schema_parse(text);
+}

@@ -31,4 +31,9 @@ extern const dql_loader_def dql_loader_sqlquery;
  * SAVEPOINT and roll back. */
 dql_status dql_ws_shadow_table(sqlite3 *db, const char *name, const dql_schema *s, char *err, size_t errlen);
 
+/* The compact schema text kept in _dql_schema ("n:long,t:(a:int)"), for
+ * other stores that keep a dql schema beside a table (op_pg.c); malloc'd.
+ * The parser returns NULL on malformed text. */
+char *dql_ws_schema_to_text(const dql_schema *s);
+dql_schema *dql_ws_schema_from_text(const char *text);
 #endif
