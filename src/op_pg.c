@@ -802,27 +802,6 @@ static dql_schema *describe(PGconn *c, const char *query, const char *qtable, co
     return s;
 }
 
-static dql_schema *declared_schema(const dql_schema *stored, const dql_schema *declared,
-                                   const char *what, char *err, size_t errlen)
-{
-    if (!declared)
-        return dql_schema_copy(stored);
-    if (declared->n > stored->n) {
-        set_err(err, errlen, "%s has %d column%s but AS declares %d fields", what, stored->n,
-                stored->n == 1 ? "" : "s", declared->n);
-        return NULL;
-    }
-    dql_schema *s = dql_schema_new(0);
-    for (int i = 0; i < declared->n; i++) {
-        const dql_field *d = &declared->f[i];
-        if (d->type == DQL_T_ANY)
-            dql_schema_add(s, d->name, stored->f[i].type, stored->f[i].sub);
-        else
-            dql_schema_add(s, d->name, d->type, d->sub);
-    }
-    return s;
-}
-
 typedef struct pg_reader {
     PGconn *conn;
     dql_schema *stored, *out;
@@ -849,7 +828,7 @@ static dql_status pg_load_plan(const dql_load_ctx *lc, dql_schema **out, char *e
     dql_schema *stored = c ? describe(c, query, qtable, what, err, errlen) : NULL;
     PQfinish(c);
     if (stored)
-        *out = declared_schema(stored, lc->declared, what, err, errlen);
+        *out = dql_ws_declared_schema(stored, lc->declared, what, err, errlen);
     dql_schema_free(stored);
     free(query);
     free(what);
@@ -890,7 +869,7 @@ static dql_status pg_load_open(const dql_load_ctx *lc, const dql_schema *schema,
         r->stored = describe(r->conn, query, qtable, r->what, err, sizeof err);
     free(qtable);
     if (r->stored) {
-        r->out = schema ? dql_schema_copy(schema) : declared_schema(r->stored, lc->declared, r->what, err, sizeof err);
+        r->out = schema ? dql_schema_copy(schema) : dql_ws_declared_schema(r->stored, lc->declared, r->what, err, sizeof err);
         if (r->out && r->out->n > r->stored->n) {
             snprintf(err, sizeof err, "%s has %d columns, fewer than the %d expected", r->what, r->stored->n,
                      r->out->n);

@@ -439,6 +439,25 @@ static void free_names(char **names)
     free(names);
 }
 
+/* Appends "(col type, ...)" for a CREATE TABLE of schema s with the SQL
+ * column names cols (sql_colnames). */
+static void put_columns(dql_buf *sql, const dql_schema *s, char **cols)
+{
+    dql_buf_putc(sql, '(');
+    for (int i = 0; i < s->n; i++) {
+        if (i)
+            dql_buf_puts(sql, ", ");
+        qident(sql, cols[i]);
+        dql_type t = s->f[i].type;
+        const char *decl = t < DQL_T__COUNT ? sql_decl[t] : "";
+        if (decl && *decl) {
+            dql_buf_putc(sql, ' ');
+            dql_buf_puts(sql, decl);
+        }
+    }
+    dql_buf_putc(sql, ')');
+}
+
 /* --------------------------------------------------------- workspace */
 
 /* Opens (creating if needed) a workspace database: WAL, synchronous
@@ -843,9 +862,7 @@ static dql_status reader_next(void *state, dql_batch *out, dql_arena *arena)
     return DQL_OK;
 }
 
-/* Output schema of a LOAD: the declared AS schema, with ANY fields taking
- * the stored type; NULL with err when it declares more fields than exist. */
-static dql_schema *declared_schema(const dql_schema *stored, const dql_schema *declared,
+dql_schema *dql_ws_declared_schema(const dql_schema *stored, const dql_schema *declared,
                                    const char *what, char *err, size_t errlen)
 {
     if (!declared)
@@ -936,7 +953,7 @@ static dql_status sqlite_load_plan(const dql_load_ctx *lc, dql_schema **out, cha
     free(table);
     if (!stored)
         return DQL_ERR_CHECK;
-    *out = declared_schema(stored, lc->declared, what, err, errlen);
+    *out = dql_ws_declared_schema(stored, lc->declared, what, err, errlen);
     dql_schema_free(stored);
     return *out ? DQL_OK : DQL_ERR_CHECK;
 }
@@ -964,7 +981,7 @@ static dql_status sqlite_load_open(const dql_load_ctx *lc, const dql_schema *sch
         reader_close(r);
         return dql_exec_error_st(ex, DQL_ERR_SQL, "%s", err);
     }
-    r->out = schema ? dql_schema_copy(schema) : declared_schema(r->stored, lc->declared, r->what, err, sizeof err);
+    r->out = schema ? dql_schema_copy(schema) : dql_ws_declared_schema(r->stored, lc->declared, r->what, err, sizeof err);
     if (!r->out || r->out->n > r->stored->n) {
         if (r->out)
             snprintf(err, sizeof err, "%s has %d columns, fewer than the %d expected", r->what,
@@ -1011,7 +1028,7 @@ static dql_status sqlquery_plan(const dql_load_ctx *lc, dql_schema **out, char *
     dql_schema *s = dql_ws_query_schema(db, lc->path, err, errlen);
     if (!s)
         return DQL_ERR_CHECK;
-    *out = declared_schema(s, lc->declared, "the SQL query", err, errlen);
+    *out = dql_ws_declared_schema(s, lc->declared, "the SQL query", err, errlen);
     dql_schema_free(s);
     return *out ? DQL_OK : DQL_ERR_CHECK;
 }
@@ -1033,7 +1050,7 @@ static dql_status sqlquery_open(const dql_load_ctx *lc, const dql_schema *schema
         return dql_exec_error_st(ex, DQL_ERR_SQL, "%s", err);
     }
     r->stored = stmt_schema(r->st);
-    r->out = schema ? dql_schema_copy(schema) : declared_schema(r->stored, lc->declared, r->what, err, sizeof err);
+    r->out = schema ? dql_schema_copy(schema) : dql_ws_declared_schema(r->stored, lc->declared, r->what, err, sizeof err);
     if (!r->out || r->out->n > r->stored->n) {
         if (r->out)
             snprintf(err, sizeof err, "the SQL query returns %d columns, fewer than the %d expected",
@@ -1339,19 +1356,7 @@ static dql_status resume_open(ws_store *w)
     if (!dql_ws_table_exists(db, w->table)) {
         dql_buf_puts(&sql, "CREATE TABLE ");
         qident(&sql, w->table);
-        dql_buf_putc(&sql, '(');
-        for (int i = 0; i < w->ncols; i++) {
-            if (i)
-                dql_buf_puts(&sql, ", ");
-            qident(&sql, cols[i]);
-            dql_type t = w->schema->f[i].type;
-            const char *decl = t < DQL_T__COUNT ? sql_decl[t] : "";
-            if (*decl) {
-                dql_buf_putc(&sql, ' ');
-                dql_buf_puts(&sql, decl);
-            }
-        }
-        dql_buf_putc(&sql, ')');
+        put_columns(&sql, w->schema, cols);
         if (sqlite3_exec(db, dql_buf_cstr(&sql), NULL, NULL, NULL) != SQLITE_OK) {
             st = store_sqlerr(w, "cannot create the table");
             goto out;
@@ -1499,19 +1504,7 @@ static dql_status sqlite_store_open(const dql_store_ctx *sc, dql_exec *ex, void 
     qident(&sql, w->tmp);
     dql_buf_puts(&sql, "; CREATE TABLE ");
     qident(&sql, w->tmp);
-    dql_buf_putc(&sql, '(');
-    for (int i = 0; i < w->ncols; i++) {
-        if (i)
-            dql_buf_puts(&sql, ", ");
-        qident(&sql, cols[i]);
-        dql_type t = w->schema->f[i].type;
-        const char *decl = t < DQL_T__COUNT ? sql_decl[t] : "";
-        if (*decl) {
-            dql_buf_putc(&sql, ' ');
-            dql_buf_puts(&sql, decl);
-        }
-    }
-    dql_buf_putc(&sql, ')');
+    put_columns(&sql, w->schema, cols);
     free_names(cols);
     if (sqlite3_exec(db, dql_buf_cstr(&sql), NULL, NULL, NULL) != SQLITE_OK) {
         dql_buf_free(&sql);
@@ -1700,15 +1693,9 @@ dql_status dql_ws_shadow_table(sqlite3 *db, const char *name, const dql_schema *
     char **cols = sql_colnames(s);
     dql_buf_puts(&b, "CREATE TEMP TABLE ");
     qident(&b, name);
-    dql_buf_puts(&b, " (");
-    for (int i = 0; i < s->n; i++) {
-        if (i) dql_buf_puts(&b, ", ");
-        qident(&b, cols[i]);
-        const char *d = sql_decl[s->f[i].type];
-        if (d && *d) dql_buf_printf(&b, " %s", d);
-    }
-    if (s->n == 0) dql_buf_puts(&b, "dummy");
-    dql_buf_puts(&b, ")");
+    dql_buf_putc(&b, ' ');
+    if (s->n == 0) dql_buf_puts(&b, "(dummy)");
+    else put_columns(&b, s, cols);
     free_names(cols);
     char *msg = NULL;
     int rc = sqlite3_exec(db, dql_buf_cstr(&b), NULL, NULL, &msg);

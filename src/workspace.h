@@ -36,4 +36,10 @@ dql_status dql_ws_shadow_table(sqlite3 *db, const char *name, const dql_schema *
  * The parser returns NULL on malformed text. */
 char *dql_ws_schema_to_text(const dql_schema *s);
 dql_schema *dql_ws_schema_from_text(const char *text);
+/* Output schema of a LOAD from a store (a SQLite or PostgreSQL table): the
+ * declared AS schema, with untyped (any) fields taking the stored type; NULL
+ * with err when it declares more fields than `what` has columns. */
+dql_schema *dql_ws_declared_schema(const dql_schema *stored, const dql_schema *declared,
+                                   const char *what, char *err, size_t errlen);
+
 #endif
