@@ -45,7 +45,8 @@ typedef struct load_st { void *ls; } load_st;
 static dql_status load_open(dql_op *op)
 {
     dql_plan *p = op->plan;
-    dql_load_ctx lc = { p->path, &p->args, p->declared, op->ex->sess, p->needed };
+    dql_load_ctx lc = { p->path, &p->args, p->declared, op->ex->sess, p->needed,
+                        p->nshards > 1 ? p->shard : 0, p->nshards > 1 ? p->nshards : 1 };
     load_st *s = dql_xcalloc(1, sizeof *s);
     op->st = s;
     return p->loader->open(&lc, p->schema, op->ex, &s->ls);
@@ -253,6 +254,7 @@ static const dql_opvt foreach_vt = { "FOREACH", foreach_open, foreach_next, fore
 
 dql_op *dql_op_build(dql_plan *p, dql_exec *ex)
 {
+    while (p->subst) p = p->subst;   /* a sharded run's merge reads the tasks' results */
     dql_op *op = dql_xcalloc(1, sizeof *op);
     op->plan = p;
     op->ex = ex;

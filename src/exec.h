@@ -79,6 +79,12 @@ typedef struct dql_agg_def {
     void (*step)(void *st, dql_value v);
     void (*merge)(void *st, const void *other);
     void (*final)(void *st, dql_arena *a, dql_value *out);
+    /* Sharded runs (shard.c): a task exports its partial state as a value of
+     * partial_type (and releases the state, like final), the merge step folds
+     * such values into a state with combine(). NULL: not pre-aggregated. */
+    void (*partial)(void *st, dql_arena *a, dql_value *out);
+    void (*combine)(void *st, dql_value v);
+    dql_type partial_type;      /* DQL_T_ANY: the aggregate's own result type */
 } dql_agg_def;
 
 /* Type check at plan time: given the argument fields, returns the result type
@@ -147,6 +153,9 @@ typedef struct dql_load_ctx {
     /* At run time: needed[i] is false when no statement reads column i, so
      * the loader may leave it null instead of decoding it. NULL: all needed. */
     const bool *needed;
+    /* Sharded runs: read only shard `shard` of `nshards` (0 of 1 when not
+     * sharded); see shard_by in dql_loader_def. */
+    int shard, nshards;
 } dql_load_ctx;
 
 typedef struct dql_loader_def {
@@ -166,6 +175,9 @@ typedef struct dql_loader_def {
     void (*close)(void *state);
     /* Optional: bytes read so far and total (for progress); may be NULL. */
     void (*progress)(void *state, uint64_t *done, uint64_t *total);
+    /* How a sharded run splits this input ("byte range", "file", ...); NULL:
+     * the loader cannot read a shard, and a sharded script cannot start with it. */
+    const char *shard_by;
 } dql_loader_def;
 
 /* ---------------------------------------------------------------- storers */

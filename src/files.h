@@ -100,5 +100,8 @@ bool dql_stream_plan(struct dql_plan *p, const dql_schema *in, const dql_schema 
 /* Column pruning: the input columns STREAM p reads for its output columns
  * need (NULL: all). Sets ni[i] for input column i, or *all. */
 void dql_stream_need(const struct dql_plan *p, const bool *need, bool *ni, int iw, bool *all);
+/* True for a STREAM that runs its command once per row (${field} in it):
+ * a sharded run may run it in the tasks. */
+bool dql_stream_per_row(const struct dql_plan *p);
 
 #endif

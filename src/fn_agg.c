@@ -63,8 +63,12 @@ static void count_star_step(void *st, dql_value v) { ((count_st *)st)->n++; }
 static void count_merge(void *st, const void *o) { ((count_st *)st)->n += ((const count_st *)o)->n; }
 static void count_final(void *st, dql_arena *a, dql_value *out) { *out = dql_long(((count_st *)st)->n); }
 
-static const dql_agg_def agg_count = { sizeof(count_st), count_init, count_step, count_merge, count_final };
-static const dql_agg_def agg_count_star = { sizeof(count_st), count_init, count_star_step, count_merge, count_final };
+static void count_combine(void *st, dql_value v) { if (v.type == DQL_T_LONG || v.type == DQL_T_INT) ((count_st *)st)->n += v.u.i; }
+
+static const dql_agg_def agg_count = { sizeof(count_st), count_init, count_step, count_merge, count_final,
+                                       count_final, count_combine, DQL_T_LONG };
+static const dql_agg_def agg_count_star = { sizeof(count_st), count_init, count_star_step, count_merge, count_final,
+                                            count_final, count_combine, DQL_T_LONG };
 
 /* ------------------------------------------------------------- SUM, AVG */
 
@@ -124,8 +128,37 @@ static void avg_final(void *st, dql_arena *a, dql_value *out)
     *out = s->n ? dql_double((s->d + (double)s->li) / (double)s->n) : dql_null();
 }
 
-static const dql_agg_def agg_sum = { sizeof(sum_st), sum_init, sum_step, sum_merge, sum_final };
-static const dql_agg_def agg_avg = { sizeof(sum_st), sum_init, sum_step, sum_merge, avg_final };
+/* A sharded run's partial SUM/AVG is the whole state, (li, d, n, dbl), so
+ * that the merge computes exactly what one process would (integers exactly;
+ * doubles up to the order of additions). */
+static void sum_partial(void *st, dql_arena *a, dql_value *out)
+{
+    sum_st *s = st;
+    dql_tuple *t = dql_tuple_new(a, 4);
+    t->v[0] = dql_long(s->li);
+    t->v[1] = dql_double(s->d);
+    t->v[2] = dql_long(s->n);
+    t->v[3] = dql_long(s->dbl);
+    *out = (dql_value){0};
+    out->type = DQL_T_TUPLE;
+    out->u.t = t;
+}
+
+static double num_of(dql_value v) { return v.type == DQL_T_DOUBLE ? v.u.d : (v.type == DQL_T_LONG || v.type == DQL_T_INT) ? (double)v.u.i : 0; }
+
+static void sum_combine(void *st, dql_value v)
+{
+    if (v.type != DQL_T_TUPLE || v.u.t->n != 4) return;
+    const dql_value *f = v.u.t->v;
+    sum_st o = { f[0].type == DQL_T_LONG || f[0].type == DQL_T_INT ? f[0].u.i : (int64_t)num_of(f[0]), num_of(f[1]),
+                 (int64_t)num_of(f[2]), num_of(f[3]) != 0 };
+    sum_merge(st, &o);
+}
+
+static const dql_agg_def agg_sum = { sizeof(sum_st), sum_init, sum_step, sum_merge, sum_final,
+                                     sum_partial, sum_combine, DQL_T_TUPLE };
+static const dql_agg_def agg_avg = { sizeof(sum_st), sum_init, sum_step, sum_merge, avg_final,
+                                     sum_partial, sum_combine, DQL_T_TUPLE };
 
 /* ------------------------------------------------------------- MIN, MAX */
 
@@ -212,8 +245,10 @@ static void minmax_final(void *st, dql_arena *a, dql_value *out)
     minmax_release(s);
 }
 
-static const dql_agg_def agg_min = { sizeof(minmax_st), min_init, minmax_step, minmax_merge, minmax_final };
-static const dql_agg_def agg_max = { sizeof(minmax_st), max_init, minmax_step, minmax_merge, minmax_final };
+static const dql_agg_def agg_min = { sizeof(minmax_st), min_init, minmax_step, minmax_merge, minmax_final,
+                                     minmax_final, minmax_step, DQL_T_ANY };
+static const dql_agg_def agg_max = { sizeof(minmax_st), max_init, minmax_step, minmax_merge, minmax_final,
+                                     minmax_final, minmax_step, DQL_T_ANY };
 
 /* Scalar forms: the aggregate over its one bag argument. */
 static dql_status fn_count(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)

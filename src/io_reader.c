@@ -47,6 +47,9 @@ struct dql_reader {
     int nretired, capretired;
     char *spare;
     size_t spare_cap;
+    uint64_t off0;         /* file offset of the first byte read (a shard's start) */
+    uint64_t rend;         /* a shard: lines starting at or after this offset are not ours */
+    bool ranged;           /* rend applies */
 };
 
 /* Extensions used by io_text.c (not declared in exec.h). */
@@ -224,6 +227,8 @@ static bool reader_fill(dql_reader *r)
 
 dql_status dql_reader_line(dql_reader *r, const char **line, size_t *len)
 {
+    if (r->ranged && r->off0 + r->nread - (r->end - r->pos) >= r->rend)
+        return DQL_EOF;
     for (;;) {
         char *nl = r->scan < r->end ? memchr(r->buf + r->scan, '\n', r->end - r->scan) : NULL;
         if (nl) {
@@ -257,6 +262,56 @@ dql_status dql_reader_line(dql_reader *r, const char **line, size_t *len)
         if (!reader_fill(r))
             return DQL_ERR_IO;
     }
+}
+
+/* Restricts a fresh reader to the lines that start in [start, end) of a
+ * plain file: the shard of a sharded run. A line that starts before end is
+ * read whole, so every line belongs to exactly one shard. Line numbers stay
+ * those of the whole file (the newlines before start are counted once). */
+dql_status dql_reader_range(dql_reader *r, uint64_t start, uint64_t end, char *err, size_t errlen)
+{
+    if (r->gz || !r->own_fd || r->nread) {
+        snprintf(err, errlen, "'%s' cannot be split by byte range (compressed or not a file)", r->path);
+        return DQL_ERR_IO;
+    }
+    uint64_t lines = 0;
+    bool at_line_start = true;
+    if (start > 0) {
+        char *blk = dql_xmalloc(1u << 20);
+        for (uint64_t off = 0; off < start;) {
+            size_t want = start - off < (1u << 20) ? (size_t)(start - off) : (1u << 20);
+            ssize_t n = pread(r->fd, blk, want, (off_t)off);
+            if (n <= 0) {
+                snprintf(err, errlen, "%s: read error: %s", r->path, n < 0 ? strerror(errno) : "file shrank");
+                free(blk);
+                return DQL_ERR_IO;
+            }
+            for (const char *p = blk, *e = blk + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+                lines++;
+            at_line_start = blk[n - 1] == '\n';
+            off += (uint64_t)n;
+        }
+        free(blk);
+    }
+    if (lseek(r->fd, (off_t)start, SEEK_SET) < 0) {
+        snprintf(err, errlen, "%s: cannot seek: %s", r->path, strerror(errno));
+        return DQL_ERR_IO;
+    }
+    r->off0 = start;
+    r->lineno = lines;
+    r->total = end > start ? end - start : 0;
+    if (!at_line_start) {
+        /* the line that straddles start belongs to the shard before */
+        const char *l;
+        size_t n;
+        if (dql_reader_line(r, &l, &n) == DQL_ERR_IO) {
+            snprintf(err, errlen, "%s: read error: %s", r->path, strerror(r->err));
+            return DQL_ERR_IO;
+        }
+    }
+    r->rend = end;
+    r->ranged = true;
+    return DQL_OK;
 }
 
 /* Lines returned from now on stay valid until the next mark (see top). */

@@ -29,6 +29,7 @@
 /* Reader extensions defined in io_reader.c (exec.h may not be edited). */
 void dql_reader_mark(dql_reader *r);
 const char *dql_reader_errmsg(const dql_reader *r);
+dql_status dql_reader_range(dql_reader *r, uint64_t start, uint64_t end, char *err, size_t errlen);
 
 #define CLIP 200                   /* bytes of a value shown in a warning */
 #define MAX_RECORD (64u << 20)     /* a quoted CSV record may span this much */
@@ -339,6 +340,8 @@ typedef struct tload {
     int64_t skip_left;
     bool header_left;
     splitter sp;
+    bool ranged;             /* a sharded run reads [rstart, rend) of its one file */
+    uint64_t rstart, rend;
     dql_buf rec;             /* a record spanning several lines */
     char kind_bad[DQL_T__COUNT][32];
 } tload;
@@ -367,6 +370,14 @@ static dql_status tload_open_file(tload *L)
         return dql_exec_error_st(L->ex, DQL_ERR_IO, "%s", err);
     L->skip_left = L->o.skip;
     L->header_left = L->o.header && (L->o.kind == K_CSV || L->o.kind == K_TSV);
+    if (L->ranged) {
+        if (dql_reader_range(L->rd, L->rstart, L->rend, err, sizeof err) != DQL_OK)
+            return dql_exec_error_st(L->ex, DQL_ERR_IO, "%s", err);
+        /* skip and header count from the top of the file */
+        uint64_t before = dql_reader_lineno(L->rd);
+        L->skip_left = (uint64_t)L->o.skip > before ? L->o.skip - (int64_t)before : 0;
+        if (L->rstart > 0) L->header_left = false;
+    }
     return DQL_OK;
 }
 
@@ -887,6 +898,38 @@ static dql_status tload_plan(const dql_load_ctx *lc, text_kind kind, dql_schema 
     return st;
 }
 
+/* True for a regular file that is not gzip-compressed. */
+static bool plain_file(const char *path, uint64_t size)
+{
+    unsigned char m[2] = { 0, 0 };
+    int fd = size ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0) return false;
+    bool gz = pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b;
+    close(fd);
+    return !gz;
+}
+
+/* A sharded run: one plain file is split by byte range at line boundaries
+ * (not CSV with quoting, where a quoted newline could straddle a boundary);
+ * several files, or a compressed one, are shared out whole and in order. */
+static void shard_paths(tload *L, text_kind kind, int shard, int nshards)
+{
+    if (L->npaths == 1 && (kind != K_CSV || L->o.quote == 0) && plain_file(L->paths[0], L->sizes[0])) {
+        L->ranged = true;
+        L->rstart = L->sizes[0] * (uint64_t)shard / (uint64_t)nshards;
+        L->rend = L->sizes[0] * (uint64_t)(shard + 1) / (uint64_t)nshards;
+        L->sizes[0] = L->rend - L->rstart;
+        return;
+    }
+    int lo = (int)((int64_t)L->npaths * shard / nshards), hi = (int)((int64_t)L->npaths * (shard + 1) / nshards);
+    for (int i = 0; i < L->npaths; i++)
+        if (i < lo || i >= hi) free(L->paths[i]);
+    memmove(L->paths, L->paths + lo, sizeof(char *) * (size_t)(hi - lo));
+    memmove(L->sizes, L->sizes + lo, sizeof(uint64_t) * (size_t)(hi - lo));
+    L->paths[hi - lo] = NULL;
+    L->npaths = hi - lo;
+}
+
 static dql_status tload_open(const dql_load_ctx *lc, const dql_schema *schema, dql_exec *ex,
                              text_kind kind, void **state)
 {
@@ -903,6 +946,7 @@ static dql_status tload_open(const dql_load_ctx *lc, const dql_schema *schema, d
     }
     L->rowhint.type = DQL_T_TUPLE;
     L->rowhint.sub = L->schema;
+    if (lc->nshards > 1) shard_paths(L, kind, lc->shard, lc->nshards);
     *state = L;
     return DQL_OK;
 }
@@ -928,22 +972,22 @@ static dql_status jsonl_open(const dql_load_ctx *lc, const dql_schema *s, dql_ex
 const dql_loader_def dql_loader_lines = {
     "lines", "lines()",
     "one field per line (default line: chararray); blank and '#' lines skipped",
-    lines_plan, lines_open, tload_next, tload_close, tload_progress,
+    lines_plan, lines_open, tload_next, tload_close, tload_progress, "byte range (one file) or file",
 };
 const dql_loader_def dql_loader_csv = {
     "csv", "csv([header = true], [delimiter = ','], [quote = '\"'], [skip = 0], [null = 'text'])",
     "RFC 4180 comma-separated values; schema from AS, the header, or the first record",
-    csv_plan, csv_open, tload_next, tload_close, tload_progress,
+    csv_plan, csv_open, tload_next, tload_close, tload_progress, "byte range (one file, quote = '') or file",
 };
 const dql_loader_def dql_loader_tsv = {
     "tsv", "tsv([header = false], [delimiter = '\\t'], [quote = ''], [skip = 0], [null = 'text'])",
     "tab-separated values with backslash escapes (\\t \\n \\\\; \\N is null)",
-    tsv_plan, tsv_open, tload_next, tload_close, tload_progress,
+    tsv_plan, tsv_open, tload_next, tload_close, tload_progress, "byte range (one file) or file",
 };
 const dql_loader_def dql_loader_jsonl = {
     "jsonl", "jsonl()",
     "one JSON object per line; fields by name (AS) or from the first object's keys",
-    jsonl_plan, jsonl_open, tload_next, tload_close, tload_progress,
+    jsonl_plan, jsonl_open, tload_next, tload_close, tload_progress, "byte range (one file) or file",
 };
 
 /* ------------------------------------------------------------- storers */

@@ -11,6 +11,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include "session.h"
+#include "shard.h"
 #include "lua_host.h"
 #include "lexer.h"
 
@@ -63,6 +64,10 @@ static void usage(FILE *fp)
         "  --mode MODE        output mode: table box csv tsv json jsonl markdown line\n"
         "  --headers          print column headers (csv, tsv)\n"
         "  -i, --interactive  start the interactive shell after -e, -f or SCRIPT\n"
+        "  --shards N         run the script in N tasks, each on its shard of the\n"
+        "                     first LOAD, and merge (SET shards)\n"
+        "  --executor E       where the tasks run: local or slurm (SET executor)\n"
+        "  --resume           rerun only the tasks a failed sharded run did not finish\n"
         "  -X                 do not read ~/.dqlrc\n"
         "  -init FILE         run FILE instead of ~/.dqlrc\n"
         "  --run-tests FILE.. run data-driven test files\n"
@@ -180,6 +185,8 @@ int main(int argc, char **argv)
     bool norc = false, headers = false, interactive = false;
     const char *db = NULL, *mode = NULL, *script = NULL, *init = NULL;
     int script_argi = -1;
+    int task = -1, ntasks = 0, task_seg = 1;
+    const char *shard_dir = NULL;
     dql_session *s = dql_session_new();
     char err[512];
     for (int i = 1; i < argc; i++) {
@@ -214,6 +221,30 @@ int main(int argc, char **argv)
             mode = argv[++i];
             dql_outmode m;
             if (!dql_outmode_parse(mode, &m)) { rc = usage_error("unknown output mode '%s' (table box csv tsv json jsonl markdown line)", mode); goto done; }
+        } else if (!strcmp(a, "--shards") || !strcmp(a, "--executor")) {
+            if (!more) { rc = usage_error("%s needs a value", a); goto done; }
+            if (dql_session_set(s, a[2] == 's' ? "shards" : "executor", argv[++i], err, sizeof err) != DQL_OK) {
+                rc = usage_error("%s", err);
+                goto done;
+            }
+        } else if (!strcmp(a, "--resume")) {
+            dql_shard_set_resume(true);
+        } else if (!strcmp(a, "--task")) {
+            /* internal: a task of a sharded run (with --task-seg and --shard-dir) */
+            int t, n;
+            char c;
+            if (!more || sscanf(argv[++i], "%d/%d%c", &t, &n, &c) != 2 || t < 0 || n < 1 || t >= n) {
+                rc = usage_error("--task needs I/N with 0 <= I < N, not '%s'", more ? argv[i] : "");
+                goto done;
+            }
+            task = t;
+            ntasks = n;
+        } else if (!strcmp(a, "--task-seg")) {
+            if (!more) { rc = usage_error("%s needs a number", a); goto done; }
+            task_seg = atoi(argv[++i]);
+        } else if (!strcmp(a, "--shard-dir")) {
+            if (!more) { rc = usage_error("%s needs a directory", a); goto done; }
+            shard_dir = argv[++i];
         } else if (!strcmp(a, "--version")) {
             printf("dql %s\n", PACKAGE_VERSION);
             goto done;
@@ -242,6 +273,16 @@ int main(int argc, char **argv)
             rc = usage_error("only a .lua driver takes arguments: '%s' after the script (options go before it)", argv[script_argi + 1]);
             goto done;
         }
+    }
+    if (task >= 0) {
+        if (!shard_dir) { rc = usage_error("%s", "--task needs --shard-dir"); goto done; }
+        dql_shard_set_task(task, ntasks, task_seg, shard_dir);
+    }
+    {
+        /* a sharded run re-runs this command line in each task: a script from stdin cannot be */
+        bool has_script = script != NULL;
+        for (int j = 0; j < njobs; j++) has_script = has_script || jobs[j].kind == 'e' || strcmp(jobs[j].arg, "-") != 0;
+        dql_shard_cli(argc, argv, has_script);
     }
     /* parameters: the files first, then -p, which wins */
     for (int i = 0; i < npfiles; i++) if ((rc = read_param_file(s, pfiles[i])) != 0) goto done;

@@ -661,6 +661,8 @@ typedef struct files_st {
     struct archive *ar;       /* archive whose members are being listed */
 #endif
     char *ar_path;
+    uint64_t seen, lo, hi;    /* a sharded run: files number [lo, hi) of the walk are ours */
+    bool sharded;
 } files_st;
 
 static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -790,6 +792,31 @@ static dql_status files_open(const dql_load_ctx *lc, const dql_schema *schema, d
 #endif
     L->roots = expand_roots(lc->path, &L->o, err, sizeof err);
     if (!L->roots) return dql_exec_error_st(ex, DQL_ERR_IO, "%s", err);
+    if (lc->nshards > 1) {
+        /* a sharded run: count the files of the walk (without reading them),
+         * then keep this shard's contiguous block of it; warnings of the
+         * counting walk are counted by the real one */
+        files_st C = { .o = L->o, .roots = L->roots };
+        dql_exec quiet = { .sess = ex->sess, .interrupted = ex->interrupted };
+        C.ex = &quiet;
+        uint64_t total = 0;
+        for (;;) {
+            char *path;
+            struct stat st;
+            bool got;
+            if (next_file(&C, &path, &st, &got) != DQL_OK || !got) break;
+            free(path);
+            total++;
+        }
+        while (C.nstack) pop_dir(&C);
+        free(C.stack);
+        for (int i = 0; i < quiet.nwarns; i++) { free(quiet.warns[i].kind); free(quiet.warns[i].first); }
+        free(quiet.warns);
+        free(quiet.errmsg);
+        L->sharded = true;
+        L->lo = total * (uint64_t)lc->shard / (uint64_t)lc->nshards;
+        L->hi = total * (uint64_t)(lc->shard + 1) / (uint64_t)lc->nshards;
+    }
     return DQL_OK;
 }
 
@@ -986,6 +1013,10 @@ static dql_status files_next(void *state, dql_batch *out, dql_arena *arena)
         bool got;
         if ((s = next_file(L, &path, &st, &got))) return s;
         if (!got) break;
+        if (L->sharded) {
+            uint64_t k = L->seen++;
+            if (k < L->lo || k >= L->hi) { free(path); if (k >= L->hi) break; continue; }
+        }
         const char *base = strrchr(path, '/');
         base = base ? base + 1 : path;
         row[C_PATH] = dql_chararray_copy(arena, path, strlen(path));
@@ -1038,4 +1069,5 @@ const dql_loader_def dql_loader_files = {
     .next = files_next,
     .close = files_close,
     .progress = NULL,
+    .shard_by = "file (a contiguous block of the walk)",
 };

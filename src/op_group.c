@@ -443,7 +443,10 @@ static dql_status hashagg_consume(dql_op *op, hashagg_st *s)
                 s->tab[j] = e;
                 if (++s->count * 4 > (s->mask + 1) * 3) hash_grow(s);
             }
-            for (int a = 0; a < s->na; a++) ad[a]->step((uint8_t *)e + s->aoff[a], av[a]);
+            if (p->agg_mode == 2)
+                for (int a = 0; a < s->na; a++) ad[a]->combine((uint8_t *)e + s->aoff[a], av[a]);
+            else
+                for (int a = 0; a < s->na; a++) ad[a]->step((uint8_t *)e + s->aoff[a], av[a]);
         }
         dql_arena_reset(&tmp);
     }
@@ -467,6 +470,14 @@ out:
     return DQL_OK;
 }
 
+/* One input value into an aggregate state: a row's argument, or in the
+ * merge of a sharded run (agg_mode 2) a task's partial value. */
+static inline void agg_fold(const dql_plan *p, int a, uint8_t *st, dql_value v)
+{
+    if (p->agg_mode == 2) p->aggs[a].def->agg->combine(st, v);
+    else p->aggs[a].def->agg->step(st, v);
+}
+
 /* Reads the next group from the overflow sorter: aggregates into spstate. */
 static dql_status spill_group(dql_op *op, hashagg_st *s)
 {
@@ -484,7 +495,7 @@ static dql_status spill_group(dql_op *op, hashagg_st *s)
     for (int k = 0; k < s->nk; k++) s->spkeys[k] = dql_value_copy(&s->skarena, s->sp_row[k]);
     for (int a = 0; a < s->na; a++) {
         p->aggs[a].def->agg->init(s->spstate + s->aoff[a]);
-        p->aggs[a].def->agg->step(s->spstate + s->aoff[a], s->sp_row[s->nk + a]);
+        agg_fold(p, a, s->spstate + s->aoff[a], s->sp_row[s->nk + a]);
     }
     s->have_sp = false;
     for (;;) {
@@ -497,7 +508,7 @@ static dql_status spill_group(dql_op *op, hashagg_st *s)
             s->have_sp = true;
             break;
         }
-        for (int a = 0; a < s->na; a++) p->aggs[a].def->agg->step(s->spstate + s->aoff[a], row[s->nk + a]);
+        for (int a = 0; a < s->na; a++) agg_fold(p, a, s->spstate + s->aoff[a], row[s->nk + a]);
     }
     return DQL_OK;
 }
@@ -507,8 +518,13 @@ static void hashagg_emit(dql_op *op, hashagg_st *s, const dql_value *keys, uint8
     dql_plan *p = op->plan;
     dql_value *row = dql_batch_row(&op->out, op->out.n++);
     int col = 0;
-    if (p->distinct) {
+    if (p->distinct || p->agg_mode == 1) {
         for (int k = 0; k < s->nk; k++) row[col++] = dql_value_copy(&op->arena, keys[k]);
+        if (p->agg_mode == 1) {
+            /* a task of a sharded run: partial values for the merge */
+            for (int a = 0; a < s->na; a++) p->aggs[a].def->agg->partial(base + s->aoff[a], &op->arena, &row[col++]);
+            return;
+        }
     } else if (p->group_all) {
         row[col++] = dql_chararray("all", 3);
     } else if (!p->key_tuple) {

@@ -279,6 +279,8 @@ bool dql_stream_plan(dql_plan *p, const dql_schema *in, const dql_schema *as, ch
     return true;
 }
 
+bool dql_stream_per_row(const dql_plan *p) { return is_perfile(p->command); }
+
 void dql_stream_need(const dql_plan *p, const bool *need, bool *ni, int iw, bool *all)
 {
     *all = false;

@@ -63,6 +63,8 @@ void dql_plan_unref(dql_plan *p)
     free(p->desc);
     if (p->colmap) { for (int i = 0; i < p->nin; i++) free(p->colmap[i]); free(p->colmap); }
     free(p->command);
+    free(p->cut_note);
+    dql_plan_unref(p->subst);
     if (p->xop) {
         if (p->xop->plan_free && p->xpstate) p->xop->plan_free(p->xpstate);
         dql_expr_free(p->xplan.by);
@@ -216,7 +218,7 @@ static dql_plan *plan_load(dql_planner *pl, const dql_node *n, const char *path,
         } else p->schema = dql_schema_copy(pend);
         return p;
     }
-    dql_load_ctx lc = { p->path, &p->args, p->declared, pl->sess, NULL };
+    dql_load_ctx lc = { p->path, &p->args, p->declared, pl->sess, NULL, 0, 1 };
     char err[512] = "";
     dql_schema *s = NULL;
     if (forced) dql_session_shadow_begin(pl->sess);
@@ -1036,5 +1038,10 @@ void dql_plan_explain(dql_buf *b, const dql_plan *p, int depth)
     dql_buf_puts(b, "  {");
     dql_schema_format(b, p->schema);
     dql_buf_puts(b, "}\n");
+    if (p->cut_note) {
+        /* a sharded run: the tasks compute this relation, the merge goes on from here */
+        for (int i = 0; i <= depth; i++) dql_buf_puts(b, "  ");
+        dql_buf_printf(b, "┄┄ %s\n", p->cut_note);
+    }
     for (int i = 0; i < p->nin; i++) dql_plan_explain(b, p->in[i], depth + 1);
 }

@@ -98,6 +98,19 @@ struct dql_plan {
     const dql_xop_def *xop;
     dql_xop_plan xplan;     /* by, with (= args), types point into this plan */
     void *xpstate;
+
+    /* Sharded runs (shard.c), set only while one runs:
+     * HASHAGG agg_mode: 0 normal; 1 partial (a task: keys as columns, then
+     * each aggregate's partial value); 2 combine (the merge: keys are the
+     * first columns of the input, aggregates fold partial values).
+     * subst: the engine runs this plan instead (the merge reads the tasks'
+     * results where the tasks computed this relation).
+     * shard/nshards: the LOAD reads only that shard.
+     * cut_note: EXPLAIN's mark of where a sharded run is cut. */
+    int agg_mode;
+    dql_plan *subst;
+    int shard, nshards;
+    char *cut_note;
 };
 
 dql_plan *dql_plan_new(dql_pk kind, dql_span sp);

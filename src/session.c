@@ -18,6 +18,7 @@
 #include "workspace.h"
 #include "lua_host.h"
 #include "geo.h"
+#include "shard.h"
 
 typedef struct named { char *name; void *v; } named;
 /* State an operator family keeps per session (dql_session_ext). */
@@ -50,6 +51,8 @@ struct dql_session {
     dql_run_hook hook;                /* the shell's .timer and .once */
     void *hook_ud;
     session_ext *exts; int nexts;     /* dql_session_ext: e.g. op_geo.c's open databases */
+    int exec_serial;                  /* scripts run so far (a sharded run's segment number) */
+    uint64_t script_hash;             /* of the script text being run */
 };
 
 /* ------------------------------------------------------------ small tables */
@@ -84,6 +87,11 @@ static const struct { const char *key, *def, *help; } known_settings[] = {
     { "stream.timeout", "1h", "time limit of a STREAM command" },
     { "stats", "false", "after each statement, print rows out and whether sorts spilled to disk" },
     { "resolvers", NULL, "servers of RESOLVE without WITH (servers = ...): 'udp://127.0.0.1:53, tcp://[::1]:5353'" },
+    { "shards", "1", "run scripts in this many tasks, each on its shard of the first LOAD (--shards)" },
+    { "executor", "local", "where the tasks of a sharded run run: local (processes) or slurm (a job array)" },
+    { "shards.jobs", NULL, "local executor: tasks running at once (default: all)" },
+    { "shards.dir", NULL, "where tasks write their results (default .dql-shards/; shared with the nodes for slurm)" },
+    { "shards.keep", "false", "keep the task files after a successful sharded run" },
 };
 
 dql_session *dql_session_new(void)
@@ -178,6 +186,22 @@ dql_status dql_session_set(dql_session *s, const char *key, const char *value, c
         return DQL_ERR_CHECK;
     }
     if ((!strcmp(key, "strict") || !strcmp(key, "overwrite") || !strcmp(key, "stats")) && !parse_bool(value, &b)) {
+        snprintf(err, errlen, "%s: '%s' is not true or false", key, value);
+        return DQL_ERR_CHECK;
+    }
+    if (!strcmp(key, "shards") || !strcmp(key, "shards.jobs")) {
+        char *end;
+        long n = strtol(value, &end, 10);
+        if (*end || end == value || n < (strcmp(key, "shards") ? 0 : 1) || n > 100000) {
+            snprintf(err, errlen, "%s: '%s' is not a number of tasks (1 to 100000)", key, value);
+            return DQL_ERR_CHECK;
+        }
+    }
+    if (!strcmp(key, "executor") && strcmp(value, "local") != 0 && strcmp(value, "slurm") != 0) {
+        snprintf(err, errlen, "executor: '%s' is not local or slurm", value);
+        return DQL_ERR_CHECK;
+    }
+    if (!strcmp(key, "shards.keep") && !parse_bool(value, &b)) {
         snprintf(err, errlen, "%s: '%s' is not true or false", key, value);
         return DQL_ERR_CHECK;
     }
@@ -988,13 +1012,35 @@ dql_status dql_session_exec(dql_session *s, const char *file, const char *text, 
     dql_status result = DQL_OK;
     if (pl.nerr) result = DQL_ERR_CHECK;
     else if (!(flags & DQL_RUN_CHECK_ONLY)) {
+        /* a sharded run: the outputs' plans are cut (shard.h) */
+        int seg = ++s->exec_serial;
+        s->script_hash = 0xcbf29ce484222325ull;
+        for (size_t i = 0; i < len; i++) s->script_hash = (s->script_hash ^ (unsigned char)pre[i]) * 0x100000001b3ull;
+        dql_plan **roots = dql_xcalloc((size_t)nacts + 1, sizeof(dql_plan *)), **expl = dql_xcalloc((size_t)nacts + 1, sizeof(dql_plan *));
+        int nroots = 0, nexpl = 0;
         for (int i = 0; i < nacts; i++) {
-            s->intr = 0;
-            dql_status st = run_action(s, &acts[i]);
-            if (st != DQL_OK && result == DQL_OK) result = st;
-            if (st == DQL_ERR_INTERRUPT) break;
-            if (st != DQL_OK && (flags & DQL_RUN_BAIL)) break;
+            if (acts[i].kind == A_DUMP || acts[i].kind == A_STORE || acts[i].kind == A_XSTMT) roots[nroots++] = acts[i].plan;
+            else if (acts[i].kind == A_EXPLAIN) expl[nexpl++] = acts[i].plan;
         }
+        dql_shard *sh = NULL;
+        if (dql_shard_is_task()) {
+            /* a task of a sharded run computes its part and runs no statement */
+            s->intr = 0;
+            result = dql_shard_task(s, seg, roots, nroots);
+        } else {
+            /* when the tasks fail, no statement runs */
+            result = dql_shard_begin(s, seg, roots, nroots, expl, nexpl, &sh);
+            for (int i = 0; i < nacts && !(i == 0 && result != DQL_OK); i++) {
+                s->intr = 0;
+                dql_status st = run_action(s, &acts[i]);
+                if (st != DQL_OK && result == DQL_OK) result = st;
+                if (st == DQL_ERR_INTERRUPT) break;
+                if (st != DQL_OK && (flags & DQL_RUN_BAIL)) break;
+            }
+            dql_shard_end(sh, result);
+        }
+        free(roots);
+        free(expl);
     }
     for (int i = 0; i < nacts; i++) action_free(&acts[i]);
     free(acts);
@@ -1003,6 +1049,32 @@ dql_status dql_session_exec(dql_session *s, const char *file, const char *text, 
     clear_failed(s);
     return result;
 }
+
+dql_status dql_session_store_plan(dql_session *s, dql_plan *p, const dql_storer_def *sd, const char *target,
+                                  const dql_args *args, const dql_span *sp)
+{
+    dql_node stmt;
+    memset(&stmt, 0, sizeof stmt);
+    stmt.sp = *sp;
+    action a;
+    memset(&a, 0, sizeof a);
+    a.kind = A_STORE;
+    a.stmt = &stmt;
+    a.plan = p;
+    a.storer = sd;
+    a.args = *args;
+    a.target = (char *)target;
+    a.overwrite = true;
+    dql_store_ctx sc = { target, args, p->schema, true, s, NULL };
+    char err[512] = "";
+    if (sd->plan(&sc, err, sizeof err) != DQL_OK) {
+        dql_diag(s->errfp, DQL_DIAG_ERROR, sp, "%s", err[0] ? err : "cannot store there");
+        return DQL_ERR_IO;
+    }
+    return run_action(s, &a);
+}
+
+uint64_t dql_session_script_hash(dql_session *s) { return s->script_hash; }
 
 /* ------------------------------------------------------------ cursors */
 

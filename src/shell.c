@@ -20,6 +20,7 @@
 #include <histedit.h>
 #include <sqlite3.h>
 #include "session.h"
+#include "shard.h"
 #include "lexer.h"
 #include "workspace.h"
 #include "plan.h"
@@ -461,7 +462,10 @@ static dql_status run_dot(dql_session *s, const char *line)
         if (!strcmp(dot_cmds[i].name, argv[0])) { hit = &dot_cmds[i]; nhits = 1; break; }
         if (!strncmp(dot_cmds[i].name, argv[0], n)) { hit = &dot_cmds[i]; nhits++; }
     }
-    if (nhits == 1) {
+    if (nhits == 1 && dql_shard_is_task() && (hit->fn == dot_shell || hit->fn == dot_output || hit->fn == dot_once ||
+                                              hit->fn == dot_edit || hit->fn == dot_last)) {
+        /* a task of a sharded run: the coordinator runs the commands with effects */
+    } else if (nhits == 1) {
         g_sh.rest = argc > 1 ? line + at[1] : "";
         st = hit->fn(s, argc, argv);
         g_sh.rest = NULL;

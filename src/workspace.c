@@ -992,10 +992,40 @@ static dql_status sqlite_load_open(const dql_load_ctx *lc, const dql_schema *sch
     }
     r->ncols = r->out->n;
     dql_buf sql = {0};
+    int64_t lo = 0, hi = 0;
+    if (lc->nshards > 1) {
+        /* a sharded run: rows in an even split of the rowid range, in rowid order */
+        dql_buf_puts(&sql, "SELECT min(rowid), max(rowid) FROM ");
+        qident(&sql, table);
+        sqlite3_stmt *mm = NULL;
+        int rc = sqlite3_prepare_v2(db, dql_buf_cstr(&sql), -1, &mm, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(mm)) == SQLITE_ROW) {
+            int64_t mn = sqlite3_column_int64(mm, 0), mx = sqlite3_column_int64(mm, 1);
+            __int128 span = (__int128)mx - mn + 1;
+            lo = (int64_t)(mn + span * lc->shard / lc->nshards);
+            hi = (int64_t)(mn + span * (lc->shard + 1) / lc->nshards);
+            rc = SQLITE_OK;
+        }
+        if (rc != SQLITE_OK) {
+            st = dql_exec_error_st(ex, DQL_ERR_SQL, "%s cannot be split by rowid: %s", r->what, sqlite3_errmsg(db));
+            sqlite3_finalize(mm);
+            dql_buf_free(&sql);
+            free(table);
+            reader_close(r);
+            return st;
+        }
+        sqlite3_finalize(mm);
+        sql.len = 0;
+    }
     dql_buf_puts(&sql, "SELECT * FROM ");
     qident(&sql, table);
+    if (lc->nshards > 1) dql_buf_puts(&sql, " WHERE rowid >= ?1 AND rowid < ?2 ORDER BY rowid");
     free(table);
-    if (sqlite3_prepare_v2(db, dql_buf_cstr(&sql), -1, &r->st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, dql_buf_cstr(&sql), -1, &r->st, NULL) == SQLITE_OK && lc->nshards > 1) {
+        sqlite3_bind_int64(r->st, 1, lo);
+        sqlite3_bind_int64(r->st, 2, hi);
+    }
+    if (!r->st) {
         dql_buf_free(&sql);
         st = dql_exec_error_st(ex, DQL_ERR_SQL, "%s: %s", r->what, sqlite3_errmsg(db));
         reader_close(r);
@@ -1015,6 +1045,7 @@ const dql_loader_def dql_loader_sqlite = {
     .next = reader_next,
     .close = reader_close,
     .progress = NULL,
+    .shard_by = "rowid range",
 };
 
 /* ------------------------------------------------------ SQL '...' loader */
