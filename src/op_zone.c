@@ -9,8 +9,11 @@
  * built in the batch arena; the owner of consecutive records with the same
  * name is rendered once per batch. A bad record is a counted warning
  * ("zone: bad TTL", ...) and is skipped; under SET strict true it is an
- * error. An error that stops a file (unbalanced parenthesis, bad $ORIGIN or
- * $INCLUDE) is a warning that says the rest of the file was skipped.
+ * error. The zone-level checks of the scanner (CNAME and other data, DS at
+ * the apex or not at a delegation; checks = false turns them off) report
+ * the same way. An error that stops a file (unbalanced parenthesis, bad
+ * $ORIGIN or $INCLUDE) is a warning that says the rest of the file was
+ * skipped.
  *
  * The storer writes one RR per line, "owner ttl class type rdata", owners
  * relative to the origin, the SOA first (rows before it are spooled to a
@@ -42,16 +45,19 @@ static const struct { const char *name; dql_type type; } zone_cols[ZC__COUNT] = 
 #define MAX_FIELDS 64
 #define CLIP 200
 
-/* Options of the loader: origin (positional 0) and ttl. */
+/* Options of the loader and the storer: origin (positional 0) and ttl;
+ * checks (the loader's zone-level checks, default true). */
 typedef struct zopts {
     const char *origin;      /* NUL-terminated copy or NULL */
     uint32_t ttl;
+    bool checks;
 } zopts;
 
-static bool parse_zopts(const dql_args *args, zopts *o, char **origin_copy, char *err, size_t errlen)
+static bool parse_zopts(const dql_args *args, bool loader, zopts *o, char **origin_copy, char *err, size_t errlen)
 {
     o->origin = NULL;
     o->ttl = 86400;
+    o->checks = true;
     *origin_copy = NULL;
     int npos = 0;
     for (int i = 0; args && i < args->n; i++) {
@@ -93,8 +99,15 @@ static bool parse_zopts(const dql_args *args, zopts *o, char **origin_copy, char
                     return false;
                 }
             }
+        } else if (loader && !strcmp(name, "checks")) {
+            if (v->type != DQL_T_BOOL) {
+                snprintf(err, errlen, "zone: checks must be true or false");
+                return false;
+            }
+            o->checks = v->u.i != 0;
         } else {
-            snprintf(err, errlen, "zone: unknown argument '%s' (expected origin, ttl)", name);
+            snprintf(err, errlen, "zone: unknown argument '%s' (expected origin, ttl%s)", name,
+                     loader ? ", checks" : "");
             return false;
         }
     }
@@ -114,7 +127,7 @@ static dql_status zload_plan(const dql_load_ctx *lc, dql_schema **out, char *err
     *out = NULL;
     zopts o;
     char *oc;
-    if (!parse_zopts(lc->args, &o, &oc, err, errlen))
+    if (!parse_zopts(lc->args, true, &o, &oc, err, errlen))
         return DQL_ERR_CHECK;
     free(oc);
     char **paths;
@@ -194,7 +207,7 @@ static dql_status zload_open(const dql_load_ctx *lc, const dql_schema *schema, d
     *state = NULL;
     zload *L = dql_xcalloc(1, sizeof *L);
     L->ex = ex;
-    if (!parse_zopts(lc->args, &L->o, &L->origin_copy, err, sizeof err)) {
+    if (!parse_zopts(lc->args, true, &L->o, &L->origin_copy, err, sizeof err)) {
         zload_free(L);
         return dql_exec_error_st(ex, DQL_ERR_USAGE, "%s", err);
     }
@@ -347,6 +360,7 @@ static dql_status zload_advance(zload *L)
     dql_zone_opts o = { 0 };
     o.origin = L->o.origin;
     o.default_ttl = L->o.ttl;
+    o.checks = L->o.checks;
     char err[512];
     L->sc = dql_zone_open(L->paths[L->ipath], &o, err, sizeof err);
     if (!L->sc)
@@ -414,9 +428,9 @@ static void zload_progress(void *state, uint64_t *done, uint64_t *total)
 }
 
 const dql_loader_def dql_loader_zone = {
-    "zone", "zone(['origin.'], [ttl = 86400])",
+    "zone", "zone(['origin.'], [ttl = 86400], [checks = true])",
     "DNS master files (RFC 1035, $INCLUDE, $GENERATE, .gz): one row per RR with typed rdata fields",
-    zload_plan, zload_open, zload_next, zload_close, zload_progress,
+    zload_plan, zload_open, zload_next, zload_close, zload_progress, NULL,
 };
 
 /* ------------------------------------------------------------ storer */
@@ -452,7 +466,7 @@ static dql_status zstore_plan(const dql_store_ctx *sc, char *err, size_t errlen)
 {
     zopts o;
     char *oc;
-    if (!parse_zopts(sc->args, &o, &oc, err, errlen))
+    if (!parse_zopts(sc->args, false, &o, &oc, err, errlen))
         return DQL_ERR_CHECK;
     free(oc);
     int a, b, c, d, e;
@@ -480,7 +494,7 @@ static dql_status zstore_open(const dql_store_ctx *sc, dql_exec *ex, void **stat
     *state = NULL;
     zopts o;
     char *oc;
-    if (!parse_zopts(sc->args, &o, &oc, err, sizeof err))
+    if (!parse_zopts(sc->args, false, &o, &oc, err, sizeof err))
         return dql_exec_error_st(ex, DQL_ERR_USAGE, "%s", err);
     zstore *W = dql_xcalloc(1, sizeof *W);
     W->ex = ex;

@@ -7,7 +7,9 @@
  * $INCLUDE and BIND's $GENERATE, and converts every record's rdata to wire
  * form once, validating it per type (zone_rdata.c). Nothing is allocated
  * per record: a record returned by dql_zone_next() points into the
- * scanner and stays valid until the next call.
+ * scanner and stays valid until the next call. With dql_zone_opts.checks
+ * the records are also checked against the others of their owner's run
+ * (zone-level rules, as named-checkzone), with O(1) state.
  *
  * zone_rdata.c renders wire rdata back into canonical presentation text
  * and into named fields (the loader's `fields` map). */
@@ -45,6 +47,12 @@ typedef struct dql_zone_opts {
     uint32_t default_ttl;      /* TTL before any $TTL when a record has none */
     int max_include_depth;     /* $INCLUDE nesting limit (0: default 16) */
     bool no_include;           /* refuse $INCLUDE (fuzzing) */
+    bool checks;               /* zone-level checks over each run of records with the same
+                                * owner: CNAME and other data, DS at the apex (the origin,
+                                * then the first SOA's owner), DS without NS. A bad record is
+                                * DQL_ZONE_BAD like a syntax error; a DS before its NS is held
+                                * back (with the records after it) until the NS or the end of
+                                * the run. See doc/zone.md. */
 } dql_zone_opts;
 
 typedef struct dql_zone_scanner dql_zone_scanner;

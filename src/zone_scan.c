@@ -13,7 +13,13 @@
  * reported as DQL_ZONE_BAD and skipped; what makes the rest of the input
  * meaningless (unbalanced parentheses, a bad $ORIGIN / $TTL / $INCLUDE, an
  * unreadable file) is DQL_ZONE_FATAL, after which the scanner returns EOF.
- * Messages follow BIND: "file:line: error: message near 'token'". */
+ * Messages follow BIND: "file:line: error: message near 'token'".
+ *
+ * Zone-level checks (dql_zone_opts.checks, on in the loader) run over each
+ * run of consecutive records with the same owner, with O(1) state: CNAME
+ * and other data, DS at the apex, DS at a name without NS. A DS that comes
+ * before the NS of its owner is held back (with the records after it) until
+ * the NS arrives or the run ends; see "Zone-level checks" below. */
 #include "zone.h"
 
 #include <errno.h>
@@ -60,6 +66,26 @@ typedef struct zgen {
     uint64_t line;
 } zgen;
 
+/* Zone-level checks: the state of the current owner run (see the section
+ * "Zone-level checks"). The queue holds copies of records (and messages)
+ * held back while a DS waits for the NS of its owner: [qhead, qready) may
+ * be handed out, [qready, qlen) waits for a decision. */
+typedef struct zchk {
+    uint8_t owner[DQL_ZONE_NAME_MAX];   /* the owner of the current run */
+    size_t owner_len;                   /* 0: no run yet */
+    unsigned flags;                     /* RUN_*: what the run's accepted records are */
+    uint8_t apex[DQL_ZONE_NAME_MAX];    /* the origin argument, then the first SOA's owner */
+    size_t apex_len;                    /* 0: not known */
+    bool apex_soa;
+    uint8_t cut[DQL_ZONE_NAME_MAX];     /* the last delegation (NS or DNAME below the apex) */
+    size_t cut_len;                     /* 0: none yet */
+    uint8_t *q;
+    size_t qcap, qhead, qready, qlen;
+    uint32_t nheld;                     /* records in [qready, qlen) */
+    bool eof;
+    dql_buf txt;
+} zchk;
+
 struct dql_zone_scanner {
     dql_zone_opts o;
     zsrc *src;
@@ -82,6 +108,7 @@ struct dql_zone_scanner {
     char genline[GEN_MAX_LINE];
     char errmsg[640];
     const char *errkind;
+    zchk chk;
     uint8_t rdata[DQL_ZONE_RDATA_MAX + 64];
 };
 
@@ -538,6 +565,8 @@ static bool set_origin(dql_zone_scanner *sc, const char *text, char *err, size_t
         return false;
     }
     sc->origin_len = (size_t)n;
+    memcpy(sc->chk.apex, sc->origin, sc->origin_len);   /* the apex until an SOA says otherwise */
+    sc->chk.apex_len = sc->origin_len;
     return true;
 }
 
@@ -594,6 +623,8 @@ void dql_zone_close(dql_zone_scanner *sc)
     }
     gen_clear(&sc->gen);
     free(sc->tok);
+    free(sc->chk.q);
+    dql_buf_free(&sc->chk.txt);
     free(sc);
 }
 
@@ -1062,7 +1093,8 @@ static dql_zone_res gen_next(dql_zone_scanner *sc, dql_zone_rr *rr)
     return res;
 }
 
-dql_zone_res dql_zone_next(dql_zone_scanner *sc, dql_zone_rr *rr)
+/* The next record of the input, without the zone-level checks. */
+static dql_zone_res scan_next(dql_zone_scanner *sc, dql_zone_rr *rr)
 {
     for (;;) {
         if (sc->done)
@@ -1102,4 +1134,319 @@ dql_zone_res dql_zone_next(dql_zone_scanner *sc, dql_zone_rr *rr)
             continue;   /* a directive was applied */
         return r;
     }
+}
+
+/* ------------------------------------------------------ zone-level checks
+ *
+ * With o.checks, dql_zone_next() checks each record against the run of
+ * consecutive records with the same owner (compared without case), the
+ * way named-checkzone rejects a zone:
+ *   - CNAME and other data: a CNAME in a run that has data other than KEY,
+ *     SIG, NSEC, RRSIG (BIND's definition), or such data in a run that has
+ *     a CNAME. The record that completes the conflict is the bad one.
+ *   - DS at the apex: the apex is the origin argument until the first SOA,
+ *     then that SOA's owner.
+ *   - DS not at a delegation point: a DS in a run without NS. Names below
+ *     the last delegation seen (glue, occluded data) are not checked, as
+ *     BIND skips them. A DS before the NS of its owner is held back, with
+ *     the records after it, until an NS of the run arrives (then it is
+ *     good) or the run ends (then it is bad); past HOLD_MAX records or
+ *     HOLD_BYTES bytes it is let through unchecked.
+ * A bad record is skipped and reported as DQL_ZONE_BAD, like a record the
+ * scanner rejects; held records keep their order (errors included).
+ * Records of one owner that are not consecutive in the file are not
+ * checked against each other. */
+
+enum { RUN_CNAME = 1, RUN_OTHER = 2, RUN_NS = 4, RUN_CUT = 8, RUN_NOHOLD = 16 };
+enum { V_OK = 0, V_CNAME, V_APEX, V_NODELEG, V_PENDING };
+enum { Q_RR = 0, Q_MSG };
+enum { D_NS, D_END, D_CAP };
+
+#define HOLD_MAX 1000
+#define HOLD_BYTES (1u << 20)
+
+/* One held item, followed by the owner, the file name (NUL-terminated) and
+ * the rdata, or by the message (NUL-terminated) for Q_MSG. */
+typedef struct qitem {
+    uint32_t size;          /* bytes of the item, rounded up to 8 */
+    uint8_t what;           /* Q_RR or Q_MSG */
+    uint8_t verdict;        /* Q_RR: V_*; Q_MSG: 1 for a fatal error */
+    uint16_t type, rclass;
+    uint16_t owner_len;
+    uint32_t ttl;
+    uint32_t file_len, data_len;
+    uint64_t line;
+    const char *kind;       /* Q_MSG */
+} qitem;
+
+/* Wire names equal without ASCII case (length octets are < 64, never letters). */
+static bool name_eq(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    if (an != bn)
+        return false;
+    if (memcmp(a, b, an) == 0)
+        return true;
+    for (size_t i = 0; i < an; i++) {
+        unsigned x = a[i], y = b[i];
+        if (x - 'A' < 26u)
+            x |= 32;
+        if (y - 'A' < 26u)
+            y |= 32;
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* n is strictly below p. */
+static bool name_under(const uint8_t *n, size_t nl, const uint8_t *p, size_t pl)
+{
+    size_t off = 0;
+    while (off < nl && nl - off > pl)
+        off += 1u + n[off];
+    return off > 0 && off < nl && nl - off == pl && name_eq(n + off, pl, p, pl);
+}
+
+static bool is_apex(const zchk *c, const uint8_t *n, size_t nl)
+{
+    return c->apex_len && name_eq(n, nl, c->apex, c->apex_len);
+}
+
+/* The error of a bad record (a verdict). */
+static dql_zone_res chk_fail(dql_zone_scanner *sc, int v, const dql_zone_rr *rr)
+{
+    dql_buf *t = &sc->chk.txt;
+    t->len = 0;
+    dql_zone_name_text(t, rr->owner, rr->owner_len, true, true);
+    dql_buf_putc(t, '/');
+    dql_zone_type_text(t, rr->type);
+    const char *what = v == V_CNAME ? "CNAME and other data"
+                       : v == V_APEX ? "DS record at top of zone" : "DS not at delegation point";
+    snprintf(sc->errmsg, sizeof sc->errmsg, "%s:%llu: error: %.*s: %s", rr->file,
+             (unsigned long long)rr->line, (int)(t->len > 300 ? 300 : t->len), t->p, what);
+    sc->errkind = v == V_CNAME ? "zone: CNAME and other data"
+                  : v == V_APEX ? "zone: DS at the apex" : "zone: DS not at a delegation";
+    return DQL_ZONE_BAD;
+}
+
+/* Room for n more bytes in the queue. */
+static uint8_t *q_room(zchk *c, size_t n)
+{
+    if (c->qlen + n > c->qcap) {
+        size_t cap = c->qcap ? c->qcap : 4096;
+        while (cap < c->qlen + n)
+            cap *= 2;
+        c->q = dql_xrealloc(c->q, cap);
+        c->qcap = cap;
+    }
+    return c->q + c->qlen;
+}
+
+/* Appends an item; it is held when it waits for a decision or comes after
+ * one that does. */
+static void q_push(zchk *c, qitem *h, const void *a, size_t an, const void *b, size_t bn, const void *d, size_t dn)
+{
+    bool held = c->qready < c->qlen || h->verdict == V_PENDING;
+    size_t size = (sizeof *h + an + bn + 1 + dn + 1 + 7) & ~(size_t)7;
+    uint8_t *p = q_room(c, size);
+    h->size = (uint32_t)size;
+    memcpy(p, h, sizeof *h);
+    p += sizeof *h;
+    if (an)
+        memcpy(p, a, an);
+    p += an;
+    if (bn)
+        memcpy(p, b, bn);
+    p[bn] = 0;
+    p += bn + 1;
+    if (dn)
+        memcpy(p, d, dn);
+    p[dn] = 0;
+    c->qlen += size;
+    if (held)
+        c->nheld++;
+    else
+        c->qready = c->qlen;
+}
+
+static void q_push_rr(zchk *c, const dql_zone_rr *rr, int verdict)
+{
+    qitem h;
+    memset(&h, 0, sizeof h);
+    h.what = Q_RR;
+    h.verdict = (uint8_t)verdict;
+    h.type = rr->type;
+    h.rclass = rr->rclass;
+    h.owner_len = (uint16_t)rr->owner_len;
+    h.ttl = rr->ttl;
+    h.file_len = (uint32_t)strlen(rr->file);
+    h.data_len = (uint32_t)rr->rdlen;
+    h.line = rr->line;
+    q_push(c, &h, rr->owner, rr->owner_len, rr->file, h.file_len, rr->rdata, rr->rdlen);
+}
+
+/* The scanner's current error, kept in order behind held records. */
+static void q_push_msg(dql_zone_scanner *sc, bool fatal)
+{
+    qitem h;
+    memset(&h, 0, sizeof h);
+    h.what = Q_MSG;
+    h.verdict = fatal;
+    h.kind = sc->errkind;
+    h.data_len = (uint32_t)strlen(sc->errmsg);
+    q_push(&sc->chk, &h, NULL, 0, NULL, 0, sc->errmsg, h.data_len);
+}
+
+/* Hands out the first ready item. */
+static dql_zone_res q_pop(dql_zone_scanner *sc, dql_zone_rr *rr)
+{
+    zchk *c = &sc->chk;
+    qitem h;
+    memcpy(&h, c->q + c->qhead, sizeof h);
+    const uint8_t *p = c->q + c->qhead + sizeof h;
+    c->qhead += h.size;
+    if (h.what == Q_MSG) {
+        snprintf(sc->errmsg, sizeof sc->errmsg, "%s", (const char *)p + 1);
+        sc->errkind = h.kind;
+        return h.verdict ? DQL_ZONE_FATAL : DQL_ZONE_BAD;
+    }
+    rr->owner = p;
+    rr->owner_len = h.owner_len;
+    p += h.owner_len;
+    rr->file = (const char *)p;
+    p += h.file_len + 1;
+    rr->rdata = p;
+    rr->rdlen = h.data_len;
+    rr->type = h.type;
+    rr->rclass = h.rclass;
+    rr->ttl = h.ttl;
+    rr->line = h.line;
+    if (h.verdict != V_OK)
+        return chk_fail(sc, h.verdict, rr);
+    return DQL_ZONE_RR;
+}
+
+/* Decides the held DS records of the run: good when an NS of the run came
+ * (or too much was held), bad when the run ended without one. */
+static void decide(zchk *c, int how)
+{
+    bool apex = is_apex(c, c->owner, c->owner_len);
+    for (size_t off = c->qready; off < c->qlen;) {
+        qitem *h = (qitem *)(c->q + off);   /* items start 8-aligned */
+        if (h->what == Q_RR && h->verdict == V_PENDING)
+            h->verdict = apex ? V_APEX : how == D_END ? V_NODELEG : V_OK;
+        off += h->size;
+    }
+    c->qready = c->qlen;
+    c->nheld = 0;
+    if (how == D_CAP)
+        c->flags |= RUN_NOHOLD;
+}
+
+/* Ends the current run (its held DS records are decided). */
+static void run_end(zchk *c)
+{
+    if (c->qready < c->qlen)
+        decide(c, D_END);
+    if ((c->flags & RUN_CUT) && !is_apex(c, c->owner, c->owner_len)) {
+        memcpy(c->cut, c->owner, c->owner_len);
+        c->cut_len = c->owner_len;
+    }
+    c->flags = 0;
+}
+
+/* Checks one record against its run; updates the run when it is good. */
+static int chk_record(zchk *c, const dql_zone_rr *rr)
+{
+    uint16_t t = rr->type;
+    switch (t) {
+    case 5:   /* CNAME */
+        if (c->flags & RUN_OTHER)
+            return V_CNAME;
+        c->flags |= RUN_CNAME;
+        return V_OK;
+    case 24: case 25: case 46: case 47:   /* SIG, KEY, RRSIG, NSEC: not "other data" */
+        return V_OK;
+    default:
+        break;
+    }
+    if (c->flags & RUN_CNAME)
+        return V_CNAME;
+    if (t == 43) {   /* DS */
+        if (is_apex(c, rr->owner, rr->owner_len))
+            return V_APEX;
+        c->flags |= RUN_OTHER;
+        if (c->flags & (RUN_NS | RUN_NOHOLD))
+            return V_OK;
+        if (c->cut_len && name_under(rr->owner, rr->owner_len, c->cut, c->cut_len))
+            return V_OK;   /* below a delegation: not checked (as BIND) */
+        return V_PENDING;
+    }
+    c->flags |= RUN_OTHER;
+    if (t == 2) {
+        c->flags |= RUN_NS | RUN_CUT;
+    } else if (t == 39) {   /* DNAME: names below it are occluded */
+        c->flags |= RUN_CUT;
+    } else if (t == 6 && !c->apex_soa) {
+        memcpy(c->apex, rr->owner, rr->owner_len);
+        c->apex_len = rr->owner_len;
+        c->apex_soa = true;
+    }
+    return V_OK;
+}
+
+static dql_zone_res chk_next(dql_zone_scanner *sc, dql_zone_rr *rr)
+{
+    zchk *c = &sc->chk;
+    for (;;) {
+        if (c->qhead < c->qready)
+            return q_pop(sc, rr);
+        if (c->qhead == c->qlen) {
+            c->qhead = c->qready = c->qlen = 0;
+        } else if (c->qhead > 0) {   /* only held items left: move them to the front */
+            memmove(c->q, c->q + c->qhead, c->qlen - c->qhead);
+            c->qlen -= c->qhead;
+            c->qready = c->qhead = 0;
+        }
+        if (c->eof)
+            return DQL_ZONE_EOF;
+        dql_zone_res r = scan_next(sc, rr);
+        if (r == DQL_ZONE_RR) {
+            if (!(rr->owner_len == c->owner_len && memcmp(rr->owner, c->owner, c->owner_len) == 0) &&
+                !name_eq(rr->owner, rr->owner_len, c->owner, c->owner_len)) {
+                run_end(c);
+                memcpy(c->owner, rr->owner, rr->owner_len);
+                c->owner_len = rr->owner_len;
+            }
+            int v = chk_record(c, rr);
+            if (v == V_OK && rr->type == 2 && c->qready < c->qlen)
+                decide(c, D_NS);   /* the NS the held DS records waited for */
+            if (c->qlen == 0 && v != V_PENDING)
+                return v == V_OK ? DQL_ZONE_RR : chk_fail(sc, v, rr);
+            q_push_rr(c, rr, v);
+            if (c->nheld > HOLD_MAX || c->qlen - c->qready > HOLD_BYTES)
+                decide(c, D_CAP);
+            continue;
+        }
+        if (r == DQL_ZONE_BAD) {
+            if (c->qlen == 0)
+                return r;
+            q_push_msg(sc, false);
+            continue;
+        }
+        /* the end of the input (or of what can be read of it) ends the run */
+        run_end(c);
+        c->eof = true;
+        if (c->qlen == 0)
+            return r;
+        if (r == DQL_ZONE_FATAL)
+            q_push_msg(sc, true);
+    }
+}
+
+dql_zone_res dql_zone_next(dql_zone_scanner *sc, dql_zone_rr *rr)
+{
+    if (!sc->o.checks)
+        return scan_next(sc, rr);
+    return chk_next(sc, rr);
 }
