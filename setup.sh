@@ -25,6 +25,7 @@ PACKAGES=(
     nsd unbound dnsperf adns-tools ldnsutils
     tshark dnsjit dnscap python3-dnspython
     libpq-dev postgresql
+    slurm-wlm munge
 )
 
 deps=1

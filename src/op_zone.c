@@ -23,6 +23,7 @@
 #include "zone.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -174,6 +175,8 @@ typedef struct zload {
     char **paths;
     int npaths, ipath;
     uint64_t *sizes, done_before;
+    bool sharded;                /* a sharded run reads [shard_start, shard_end) of its one file */
+    uint64_t shard_start, shard_end;
     dql_zone_scanner *sc;
     int ncols;
     int col[ZC__COUNT];          /* output column -> zone column */
@@ -201,6 +204,33 @@ static void zload_free(zload *L)
     free(L);
 }
 
+/* A sharded run: one plain file is split by byte range at owner-run
+ * boundaries (dql_zone_opts.sharded); several files, or a compressed one,
+ * are shared out whole, a contiguous block per shard. */
+static void zload_shard(zload *L, int shard, int nshards)
+{
+    bool plain = false;
+    if (L->npaths == 1 && L->sizes[0] > 0) {
+        unsigned char m[2] = { 0, 0 };
+        int fd = open(L->paths[0], O_RDONLY | O_CLOEXEC);
+        plain = fd >= 0 && !(pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b);
+        if (fd >= 0) close(fd);
+    }
+    if (plain) {
+        L->sharded = true;
+        L->shard_start = L->sizes[0] * (uint64_t)shard / (uint64_t)nshards;
+        L->shard_end = L->sizes[0] * (uint64_t)(shard + 1) / (uint64_t)nshards;
+        return;
+    }
+    int lo = (int)((int64_t)L->npaths * shard / nshards), hi = (int)((int64_t)L->npaths * (shard + 1) / nshards);
+    for (int i = 0; i < L->npaths; i++)
+        if (i < lo || i >= hi) free(L->paths[i]);
+    memmove(L->paths, L->paths + lo, sizeof(char *) * (size_t)(hi - lo));
+    memmove(L->sizes, L->sizes + lo, sizeof(uint64_t) * (size_t)(hi - lo));
+    L->paths[hi - lo] = NULL;
+    L->npaths = hi - lo;
+}
+
 static dql_status zload_open(const dql_load_ctx *lc, const dql_schema *schema, dql_exec *ex, void **state)
 {
     char err[512];
@@ -222,6 +252,8 @@ static dql_status zload_open(const dql_load_ctx *lc, const dql_schema *schema, d
         if (strcmp(L->paths[i], "-") != 0 && stat(L->paths[i], &st) == 0)
             L->sizes[i] = (uint64_t)st.st_size;
     }
+    if (lc->nshards > 1)
+        zload_shard(L, lc->shard, lc->nshards);
     L->ncols = schema->n;
     for (int j = 0; j < schema->n && j < ZC__COUNT; j++) {
         int c = schema->f[j].name ? col_of(schema->f[j].name) : -1;
@@ -361,6 +393,9 @@ static dql_status zload_advance(zload *L)
     o.origin = L->o.origin;
     o.default_ttl = L->o.ttl;
     o.checks = L->o.checks;
+    o.sharded = L->sharded;
+    o.shard_start = L->shard_start;
+    o.shard_end = L->shard_end;
     char err[512];
     L->sc = dql_zone_open(L->paths[L->ipath], &o, err, sizeof err);
     if (!L->sc)
@@ -430,7 +465,8 @@ static void zload_progress(void *state, uint64_t *done, uint64_t *total)
 const dql_loader_def dql_loader_zone = {
     "zone", "zone(['origin.'], [ttl = 86400], [checks = true])",
     "DNS master files (RFC 1035, $INCLUDE, $GENERATE, .gz): one row per RR with typed rdata fields",
-    zload_plan, zload_open, zload_next, zload_close, zload_progress, NULL,
+    zload_plan, zload_open, zload_next, zload_close, zload_progress,
+    "byte range at owner-run boundaries (one file) or file",
 };
 
 /* ------------------------------------------------------------ storer */

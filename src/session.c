@@ -596,6 +596,7 @@ typedef struct action {
     char *target;
     bool overwrite;
     char *describe_name;
+    const dql_schema *store_schema;   /* A_STORE: the schema to declare, when not the plan's (shard.c) */
     const dql_xstmt_def *xsd;     /* A_XSTMT */
     dql_xstmt_plan xsp;
     void *xspstate;
@@ -926,7 +927,7 @@ static dql_status run_action(dql_session *s, action *a)
         break;
     }
     case A_STORE: {
-        dql_store_ctx sc = { a->target, &a->args, a->plan->schema, a->overwrite, s, &a->with };
+        dql_store_ctx sc = { a->target, &a->args, a->store_schema ? a->store_schema : a->plan->schema, a->overwrite, s, &a->with };
         store_sink ss = { a->storer, NULL, 0, &ex };
         st = a->storer->open(&sc, &ex, &ss.st);
         if (st == DQL_OK) {
@@ -1050,8 +1051,8 @@ dql_status dql_session_exec(dql_session *s, const char *file, const char *text, 
     return result;
 }
 
-dql_status dql_session_store_plan(dql_session *s, dql_plan *p, const dql_storer_def *sd, const char *target,
-                                  const dql_args *args, const dql_span *sp)
+dql_status dql_session_store_plan(dql_session *s, dql_plan *p, const dql_schema *as, const dql_storer_def *sd,
+                                  const char *target, const dql_args *args, const dql_span *sp)
 {
     dql_node stmt;
     memset(&stmt, 0, sizeof stmt);
@@ -1065,7 +1066,8 @@ dql_status dql_session_store_plan(dql_session *s, dql_plan *p, const dql_storer_
     a.args = *args;
     a.target = (char *)target;
     a.overwrite = true;
-    dql_store_ctx sc = { target, args, p->schema, true, s, NULL };
+    a.store_schema = as;
+    dql_store_ctx sc = { target, args, as ? as : p->schema, true, s, NULL };
     char err[512] = "";
     if (sd->plan(&sc, err, sizeof err) != DQL_OK) {
         dql_diag(s->errfp, DQL_DIAG_ERROR, sp, "%s", err[0] ? err : "cannot store there");

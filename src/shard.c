@@ -223,6 +223,7 @@ typedef struct shards_st {
     const dql_load_ctx *lc;
     dql_load_ctx sub;
     dql_schema *schema;
+    dql_schema *read;     /* schema with domains read as chararray */
     dql_exec *ex;
     char *dir, *table;
     int n, i;
@@ -245,9 +246,35 @@ static void shards_close(void *state)
     if (!s) return;
     if (s->cur) dql_loader_sqlite.close(s->cur);
     dql_schema_free(s->schema);
+    dql_schema_free(s->read);
     free(s->dir);
     free(s->table);
     free(s);
+}
+
+/* Task files keep domains as the text dql wrote; reading them back as
+ * domains would re-validate names a zone or a DNS message may hold that the
+ * domain parser refuses (escapes, odd characters). They are read as
+ * chararray and given their type back: nothing is lost or re-judged. */
+static void undomain(dql_schema *s)
+{
+    for (int i = 0; s && i < s->n; i++) {
+        if (s->f[i].type == DQL_T_DOMAIN) s->f[i].type = DQL_T_CHARARRAY;
+        undomain(s->f[i].sub);
+    }
+}
+
+static void retag(dql_value *v, const dql_field *f)
+{
+    if (dql_is_null(*v)) return;
+    if (f->type == DQL_T_DOMAIN && v->type == DQL_T_CHARARRAY) { v->type = DQL_T_DOMAIN; return; }
+    if (!f->sub) return;
+    if (v->type == DQL_T_TUPLE) {
+        for (uint32_t k = 0; k < v->u.t->n && k < (uint32_t)f->sub->n; k++) retag(&v->u.t->v[k], &f->sub->f[k]);
+    } else if (v->type == DQL_T_BAG) {
+        for (uint64_t r = 0; r < v->u.b->n; r++)
+            for (uint32_t k = 0; k < v->u.b->t[r]->n && k < (uint32_t)f->sub->n; k++) retag(&v->u.b->t[r]->v[k], &f->sub->f[k]);
+    }
 }
 
 static dql_status shards_open(const dql_load_ctx *lc, const dql_schema *schema, dql_exec *ex, void **state)
@@ -259,6 +286,8 @@ static dql_status shards_open(const dql_load_ctx *lc, const dql_schema *schema, 
     s->n = (int)n->u.i;
     s->table = dql_xstrdup(lc->path);
     s->schema = dql_schema_copy(schema);
+    s->read = dql_schema_copy(schema);
+    undomain(s->read);
     s->ex = ex;
     s->sub = *lc;
     s->sub.path = s->table;
@@ -281,11 +310,16 @@ static dql_status shards_next(void *state, dql_batch *out, dql_arena *arena)
         if (!s->cur) {
             snprintf(s->path, sizeof s->path, "%s/task-%d.db", s->dir, s->i);
             s->arg.v = dql_chararray(s->path, strlen(s->path));
-            dql_status st = dql_loader_sqlite.open(&s->sub, s->schema, s->ex, &s->cur);
+            dql_status st = dql_loader_sqlite.open(&s->sub, s->read, s->ex, &s->cur);
             if (st != DQL_OK) return st;
         }
         dql_status st = dql_loader_sqlite.next(s->cur, out, arena);
-        if (st != DQL_OK || out->n > 0) return st;
+        if (st != DQL_OK) return st;
+        if (out->n > 0) {
+            for (int c = 0; c < s->schema->n; c++)
+                for (int r = 0; r < out->n; r++) retag(&dql_batch_row(out, r)[c], &s->schema->f[c]);
+            return DQL_OK;
+        }
         dql_loader_sqlite.close(s->cur);
         s->cur = NULL;
         s->i++;
@@ -805,7 +839,10 @@ dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, int nroots)
         snprintf(t, sizeof t, "c%d", k);
         dql_arg arg = { "db", dql_chararray(tmp, strlen(tmp)) };
         dql_args args = { 1, &arg };
-        st = dql_session_store_plan(s, a.cuts[k].task, &dql_storer_sqlite, t, &args, &a.cuts[k].node->sp);
+        dql_schema *as = dql_schema_copy(a.cuts[k].task->schema);
+        undomain(as);
+        st = dql_session_store_plan(s, a.cuts[k].task, as, &dql_storer_sqlite, t, &args, &a.cuts[k].node->sp);
+        dql_schema_free(as);
     }
     dql_arena_free(&ar);
     if (a.load) { a.load->shard = 0; a.load->nshards = 0; }

@@ -53,6 +53,15 @@ typedef struct dql_zone_opts {
                                 * DQL_ZONE_BAD like a syntax error; a DS before its NS is held
                                 * back (with the records after it) until the NS or the end of
                                 * the run. See doc/zone.md. */
+    /* A sharded run (doc/shards.md): only the records of the top-level file
+     * from the first "boundary" at or after byte shard_start up to the first
+     * boundary at or after shard_end. A boundary is a record whose explicit
+     * owner starts a new owner run, or an $INCLUDE or $GENERATE line (their
+     * records belong to the shard of that line). The file before the shard
+     * is scanned without its rdata, for $ORIGIN, $TTL, the last TTL, class
+     * and owner, and the checks' apex and delegations. */
+    bool sharded;
+    uint64_t shard_start, shard_end;
 } dql_zone_opts;
 
 typedef struct dql_zone_scanner dql_zone_scanner;

@@ -103,6 +103,8 @@ struct dql_zone_scanner {
     int ntok, captok;
     bool blank_start;
     uint64_t rec_line;
+    uint64_t rec_off;         /* byte offset of the record's first line in its file */
+    bool skipping;            /* a shard: before its first boundary (see dql_zone_opts) */
     bool done;                /* after a fatal error */
     zgen gen;
     char genline[GEN_MAX_LINE];
@@ -355,7 +357,7 @@ static int tokenize(dql_zone_scanner *sc, zsrc *S)
 {
 restart:;
     const char *b = S->buf;
-    size_t len = S->len, p = S->pos;
+    size_t len = S->len, p = S->pos, rs = p;
     uint64_t line = S->line, paren_line = 0;
     int paren = 0;
     sc->ntok = 0;
@@ -378,10 +380,12 @@ restart:;
                 S->line = line;
                 sc->rec_line = line;
                 sc->blank_start = p < len && (b[p] == ' ' || b[p] == '\t');
+                rs = p;
                 continue;
             }
             S->pos = p;
             S->line = line;
+            sc->rec_off = S->consumed + rs;
             return 1;
         case C_SEMI: {
             const char *nl = memchr(b + p, '\n', len - p);
@@ -492,6 +496,7 @@ restart:;
                 }
                 S->pos = p;
                 S->line = line;
+                sc->rec_off = S->consumed + rs;
                 return sc->ntok ? 1 : 0;
             }
             goto text;   /* a NUL byte is text (rejected later) */
@@ -550,6 +555,7 @@ static dql_zone_scanner *scanner_new(const dql_zone_opts *o)
     sc->origin_len = 1;
     sc->ttl = sc->o.default_ttl;
     sc->last_class = 1;
+    sc->skipping = sc->o.sharded && sc->o.shard_start > 0;
     return sc;
 }
 
@@ -1093,6 +1099,98 @@ static dql_zone_res gen_next(dql_zone_scanner *sc, dql_zone_rr *rr)
     return res;
 }
 
+static void chk_observe(zchk *c, const uint8_t *owner, size_t olen, uint16_t type);
+static bool name_eq(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+
+/* A record before the shard: the state it leaves (owner, last TTL and
+ * class, and for the checks its owner and type), without its rdata. on/ol:
+ * its owner, parsed (ol < 0: none or bad). */
+static void skip_record(dql_zone_scanner *sc, const uint8_t *on, int ol)
+{
+    dql_zone_tok *t = sc->tok;
+    int n = sc->ntok, i = 0;
+    if (sc->blank_start) {
+        if (!sc->have_owner)
+            return;
+    } else {
+        if (ol < 0) {
+            sc->have_owner = false;
+            return;
+        }
+        memcpy(sc->owner, on, (size_t)ol);
+        sc->owner_len = (size_t)ol;
+        sc->have_owner = true;
+        i = 1;
+    }
+    const char *why;
+    bool have_ttl = false, have_class = false;
+    uint32_t ttl = sc->ttl;
+    uint16_t cls = sc->last_class, type;
+    for (int k = 0; k < 2 && i < n && !t[i].quoted; k++) {
+        if (!have_ttl && t[i].len && t[i].s[0] >= '0' && t[i].s[0] <= '9') {
+            if (!dql_zone_ttl_parse(t[i].s, t[i].len, &ttl, &why))
+                return;
+            have_ttl = true;
+        } else if (!have_class && dql_zone_class_parse(t[i].s, t[i].len, &cls)) {
+            have_class = true;
+        } else {
+            break;
+        }
+        i++;
+    }
+    if (i >= n || t[i].quoted || !dql_zone_type_parse(t[i].s, t[i].len, &type))
+        return;
+    if (have_ttl && !sc->have_ttl_dir)
+        sc->ttl = ttl;
+    if (have_class)
+        sc->last_class = cls;
+    if (sc->o.checks)
+        chk_observe(&sc->chk, sc->owner, sc->owner_len, type);
+}
+
+/* A sharded scanner (dql_zone_opts.sharded): true when the tokens just read
+ * are not this shard's, after applying the state they leave; sets done
+ * when they start the next shard. */
+static bool shard_skip(dql_zone_scanner *sc, bool top)
+{
+    dql_zone_tok *t = sc->tok;
+    bool dir = !sc->blank_start && !t[0].quoted && t[0].len && t[0].s[0] == '$';
+    bool gen = dir && tok_is(&t[0], "$GENERATE");
+    bool boundary = top && dir && (gen || tok_is(&t[0], "$INCLUDE"));
+    uint8_t on[DQL_ZONE_NAME_MAX];
+    int ol = -1;
+    if (!dir && !sc->blank_start && !t[0].quoted) {
+        const char *why;
+        ol = dql_zone_name_parse(t[0].s, t[0].len, sc->origin, sc->origin_len, on, &why);
+        boundary = top && ol >= 0 && (!sc->have_owner || !name_eq(on, (size_t)ol, sc->owner, sc->owner_len));
+    }
+    if (!sc->skipping) {
+        if (boundary && sc->rec_off >= sc->o.shard_end) {
+            sc->done = true;   /* the next shard's first record */
+            return true;
+        }
+        return false;
+    }
+    if (boundary && sc->rec_off >= sc->o.shard_start) {
+        sc->skipping = false;
+        if (sc->rec_off >= sc->o.shard_end) {
+            sc->done = true;   /* no boundary in the shard: it is empty */
+            return true;
+        }
+        return false;
+    }
+    if (dir && !gen) {
+        /* $ORIGIN, $TTL, and $INCLUDE (its records are skipped in turn): a
+         * bad one is the owning shard's to report, a fatal one ends this
+         * shard too, as it ends the file */
+        dql_zone_rr rr;
+        record(sc, &rr, false);
+    } else if (!dir) {
+        skip_record(sc, on, ol);
+    }
+    return true;
+}
+
 /* The next record of the input, without the zone-level checks. */
 static dql_zone_res scan_next(dql_zone_scanner *sc, dql_zone_rr *rr)
 {
@@ -1111,6 +1209,13 @@ static dql_zone_res scan_next(dql_zone_scanner *sc, dql_zone_rr *rr)
         if (!S)
             return DQL_ZONE_EOF;
         int tr = tokenize(sc, S);
+        if (sc->skipping && tr != 0) {
+            /* before the shard: errors are the owning shard's to report */
+            if (tr < 0)
+                return DQL_ZONE_EOF;
+            if (tr == 2)
+                continue;
+        }
         if (tr < 0)
             return DQL_ZONE_FATAL;
         if (tr == 2)
@@ -1126,6 +1231,11 @@ static dql_zone_res scan_next(dql_zone_scanner *sc, dql_zone_rr *rr)
             sc->src = S->parent;
             sc->depth--;
             src_free(S);
+            continue;
+        }
+        if (sc->o.sharded && (sc->skipping || !S->parent) && shard_skip(sc, !S->parent)) {
+            if (sc->done && !sc->skipping)
+                return DQL_ZONE_EOF;
             continue;
         }
         bool dir = !sc->blank_start && !sc->tok[0].quoted && sc->tok[0].len && sc->tok[0].s[0] == '$';
@@ -1393,6 +1503,22 @@ static int chk_record(zchk *c, const dql_zone_rr *rr)
         c->apex_soa = true;
     }
     return V_OK;
+}
+
+/* A record before a shard (skip_record): the run state it leaves. */
+static void chk_observe(zchk *c, const uint8_t *owner, size_t olen, uint16_t type)
+{
+    if (!name_eq(owner, olen, c->owner, c->owner_len)) {
+        run_end(c);
+        memcpy(c->owner, owner, olen);
+        c->owner_len = olen;
+    }
+    dql_zone_rr rr;
+    memset(&rr, 0, sizeof rr);
+    rr.owner = owner;
+    rr.owner_len = olen;
+    rr.type = type;
+    (void)chk_record(c, &rr);
 }
 
 static dql_zone_res chk_next(dql_zone_scanner *sc, dql_zone_rr *rr)
