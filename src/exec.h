@@ -204,6 +204,15 @@ typedef struct dql_storer_def {
     dql_status (*commit)(void *state);
     /* Discards everything written; the previous output stays as it was. */
     void (*abort)(void *state);
+    /* Optional, for sharded runs of a STORE of rows the tasks compute
+     * (shard.c): task `part` writes its rows with open_part (then write and
+     * commit: one transaction, replacing that part on a retry); the merge
+     * then makes the target out of the nparts parts with assemble (in one
+     * transaction, as open+commit would) and drops them. run names the
+     * sharded run (parts of different runs do not meet). NULL: the tasks'
+     * rows go through their SQLite files and the merge writes them. */
+    dql_status (*open_part)(const dql_store_ctx *sc, int part, const char *run, dql_exec *ex, void **state);
+    dql_status (*assemble)(const dql_store_ctx *sc, int nparts, const char *run, dql_exec *ex);
 } dql_storer_def;
 
 const dql_loader_def *dql_loader_find(const char *name);

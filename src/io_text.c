@@ -1361,20 +1361,20 @@ static dql_status lines_sopen(const dql_store_ctx *sc, dql_exec *ex, void **st)
 const dql_storer_def dql_storer_csv = {
     "csv", "csv([header = true], [delimiter = ','], [null = ''])",
     "RFC 4180 CSV file (atomic: written to a temporary file, renamed on success)",
-    csv_splan, csv_sopen, tstore_write, tstore_commit, tstore_abort,
+    csv_splan, csv_sopen, tstore_write, tstore_commit, tstore_abort, NULL, NULL,
 };
 const dql_storer_def dql_storer_tsv = {
     "tsv", "tsv([header = false], [delimiter = '\\t'], [null = ''])",
     "tab-separated file; tab, newline, CR and backslash escaped as \\t \\n \\r \\\\",
-    tsv_splan, tsv_sopen, tstore_write, tstore_commit, tstore_abort,
+    tsv_splan, tsv_sopen, tstore_write, tstore_commit, tstore_abort, NULL, NULL,
 };
 const dql_storer_def dql_storer_jsonl = {
     "jsonl", "jsonl()",
     "one JSON object per row, keys are the field names ($0, $1 ... when unnamed)",
-    jsonl_splan, jsonl_sopen, tstore_write, tstore_commit, tstore_abort,
+    jsonl_splan, jsonl_sopen, tstore_write, tstore_commit, tstore_abort, NULL, NULL,
 };
 const dql_storer_def dql_storer_lines = {
     "lines", "lines([null = ''])",
     "the first field of each row, one per line",
-    lines_splan, lines_sopen, tstore_write, tstore_commit, tstore_abort,
+    lines_splan, lines_sopen, tstore_write, tstore_commit, tstore_abort, NULL, NULL,
 };

@@ -92,6 +92,8 @@ static void pg_na_abort(void *state) { (void)state; }
 #define PG_STORE_WRITE pg_na_write
 #define PG_STORE_COMMIT pg_na_commit
 #define PG_STORE_ABORT pg_na_abort
+#define PG_STORE_OPEN_PART NULL
+#define PG_STORE_ASSEMBLE NULL
 
 #else /* HAVE_LIBPQ */
 
@@ -684,6 +686,131 @@ static void pg_store_abort(void *state)
     store_free(state);
 }
 
+/* ------------------------------------------- sharded STORE: parts, assembly */
+
+/* Part `part` of a sharded STORE of table in run `run`: a reserved name. */
+static void part_name(char *out, size_t n, const char *table, const char *run, int part)
+{
+    snprintf(out, n, "%.30s" PG_TMP_MARK "p%.8s_%d", table, run, part);
+}
+
+/* A task's part: written like a STORE (COPY into a temporary table, renamed
+ * in one transaction), replacing the part an earlier attempt wrote. */
+static dql_status pg_store_open_part(const dql_store_ctx *sc, int part, const char *run, dql_exec *ex, void **state)
+{
+    dql_store_ctx c = *sc;
+    c.overwrite = true;
+    dql_status st = pg_store_open(&c, ex, state);
+    if (st != DQL_OK)
+        return st;
+    pg_store *w = *state;
+    char pn[96];
+    part_name(pn, sizeof pn, w->table, run, part);
+    free(w->table);
+    w->table = dql_xstrdup(pn);
+    return DQL_OK;
+}
+
+/* The merge: the target made of the parts in one transaction (server side:
+ * no row leaves the server), the parts dropped. */
+static dql_status pg_store_assemble(const dql_store_ctx *sc, int nparts, const char *run, dql_exec *ex)
+{
+    char err[1024];
+    char *ci = get_conninfo(sc->args, err, sizeof err);
+    if (!ci)
+        return dql_exec_error_st(ex, DQL_ERR_USAGE, "%s", err);
+    pg_store *w = dql_xcalloc(1, sizeof *w);
+    w->ex = ex;
+    if (!parse_table(sc->path, &w->schema, &w->table, err, sizeof err)) {
+        free(ci);
+        store_free(w);
+        return dql_exec_error_st(ex, DQL_ERR_USAGE, "%s", err);
+    }
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%.36s" PG_TMP_MARK "_%ld", w->table, (long)getpid());
+    w->tmp = dql_xstrdup(tmp);
+    w->conn = pg_connect(ci, err, sizeof err);
+    free(ci);
+    if (!w->conn) {
+        store_free(w);
+        return dql_exec_error_st(ex, DQL_ERR_SQL, "%s", err);
+    }
+    dql_status st = DQL_OK;
+    dql_buf sql = {0};
+    if (!store_cmd(w, "BEGIN", "cannot start a transaction", &st))
+        goto out;
+    dql_buf_puts(&sql, "CREATE TABLE ");
+    qname(&sql, w->schema, w->tmp);
+    dql_buf_puts(&sql, " AS ");
+    for (int i = 0; i < nparts; i++) {
+        char pn[96];
+        part_name(pn, sizeof pn, w->table, run, i);
+        int pk = rel_kind(w->conn, w->schema, pn, err, sizeof err);
+        if (pk != 'r') {
+            st = dql_exec_error_st(ex, DQL_ERR_SQL, "postgres: table '%s': part %d of %d is missing (%s)", w->table, i,
+                                   nparts, pk < 0 ? err : "no such table");
+            goto out;
+        }
+        dql_buf_puts(&sql, i ? " UNION ALL SELECT * FROM " : "SELECT * FROM ");
+        qname(&sql, w->schema, pn);
+    }
+    if (!store_cmd(w, dql_buf_cstr(&sql), "cannot assemble the parts", &st))
+        goto out;
+    int k = rel_kind(w->conn, w->schema, w->table, err, sizeof err);
+    if (k < 0) {
+        st = dql_exec_error_st(ex, DQL_ERR_SQL, "%s", err);
+        goto out;
+    }
+    if (k && !sc->overwrite) {
+        st = dql_exec_error(ex, "postgres: table '%s' exists (use STORE ... OVERWRITE or SET overwrite true)", w->table);
+        goto out;
+    }
+    if (k && k != 'r' && k != 'v' && k != 'p') {
+        st = dql_exec_error(ex, "postgres: '%s' exists and is not a table or a view", w->table);
+        goto out;
+    }
+    sql.len = 0;
+    if (k) {
+        dql_buf_puts(&sql, k == 'v' ? "DROP VIEW " : "DROP TABLE ");
+        qname(&sql, w->schema, w->table);
+        dql_buf_puts(&sql, "; ");
+    }
+    for (int i = 0; i < nparts; i++) {
+        char pn[96];
+        part_name(pn, sizeof pn, w->table, run, i);
+        dql_buf_puts(&sql, "DROP TABLE ");
+        qname(&sql, w->schema, pn);
+        dql_buf_puts(&sql, "; ");
+    }
+    dql_buf_puts(&sql, "ALTER TABLE ");
+    qname(&sql, w->schema, w->tmp);
+    dql_buf_puts(&sql, " RENAME TO ");
+    qident(&sql, w->table);
+    dql_buf_puts(&sql, "; COMMENT ON TABLE ");
+    qname(&sql, w->schema, w->table);
+    dql_buf_puts(&sql, " IS ");
+    char *text = dql_ws_schema_to_text(sc->schema);
+    size_t tl = strlen(text) + 5;
+    char *c = dql_xmalloc(tl);
+    snprintf(c, tl, "dql:%s", text);
+    free(text);
+    char *lit = PQescapeLiteral(w->conn, c, strlen(c));
+    free(c);
+    if (!lit) {
+        st = store_fail(w, "cannot quote the schema", NULL);
+        goto out;
+    }
+    dql_buf_puts(&sql, lit);
+    PQfreemem(lit);
+    if (!store_cmd(w, dql_buf_cstr(&sql), "cannot replace the table", &st))
+        goto out;
+    store_cmd(w, "COMMIT", "commit failed", &st);
+out:
+    dql_buf_free(&sql);
+    store_free(w);
+    return st;
+}
+
 /* ------------------------------------------------------------- loader */
 
 /* PostgreSQL type OIDs (pg_type.h; stable across versions). */
@@ -1061,6 +1188,8 @@ static dql_status pg_load_next(void *state, dql_batch *out, dql_arena *arena)
 #define PG_STORE_WRITE pg_store_write
 #define PG_STORE_COMMIT pg_store_commit
 #define PG_STORE_ABORT pg_store_abort
+#define PG_STORE_OPEN_PART pg_store_open_part
+#define PG_STORE_ASSEMBLE pg_store_assemble
 
 #endif /* HAVE_LIBPQ */
 
@@ -1084,4 +1213,6 @@ const dql_storer_def dql_storer_postgres = {
     .write = PG_STORE_WRITE,
     .commit = PG_STORE_COMMIT,
     .abort = PG_STORE_ABORT,
+    .open_part = PG_STORE_OPEN_PART,
+    .assemble = PG_STORE_ASSEMBLE,
 };

@@ -728,5 +728,5 @@ static void zstore_abort(void *state)
 const dql_storer_def dql_storer_zone = {
     "zone", "zone(['origin.'], [ttl = 86400])",
     "DNS master file from rows with owner, [ttl], [class], type, rdata: SOA first, owners relative to the origin",
-    zstore_plan, zstore_open, zstore_write, zstore_commit, zstore_abort,
+    zstore_plan, zstore_open, zstore_write, zstore_commit, zstore_abort, NULL, NULL,
 };

@@ -597,6 +597,9 @@ typedef struct action {
     bool overwrite;
     char *describe_name;
     const dql_schema *store_schema;   /* A_STORE: the schema to declare, when not the plan's (shard.c) */
+    int part;                     /* A_STORE in a task of a sharded run: its part (open_part), else -1 */
+    int assemble;                 /* A_STORE in the merge: made of this many parts (assemble), else 0 */
+    const char *run;              /* the sharded run the parts belong to */
     const dql_xstmt_def *xsd;     /* A_XSTMT */
     dql_xstmt_plan xsp;
     void *xspstate;
@@ -682,6 +685,7 @@ static void check_stmt(dql_session *s, dql_planner *pl, dql_node *st, action **a
     action a;
     memset(&a, 0, sizeof a);
     a.stmt = st;
+    a.part = -1;
     dql_arena_init(&a.argarena);
     char err[512] = "";
     switch (st->kind) {
@@ -929,7 +933,12 @@ static dql_status run_action(dql_session *s, action *a)
     case A_STORE: {
         dql_store_ctx sc = { a->target, &a->args, a->store_schema ? a->store_schema : a->plan->schema, a->overwrite, s, &a->with };
         store_sink ss = { a->storer, NULL, 0, &ex };
-        st = a->storer->open(&sc, &ex, &ss.st);
+        if (a->assemble) {
+            st = a->storer->assemble(&sc, a->assemble, a->run, &ex);
+            break;
+        }
+        st = a->part >= 0 && a->storer->open_part ? a->storer->open_part(&sc, a->part, a->run, &ex, &ss.st)
+                                                  : a->storer->open(&sc, &ex, &ss.st);
         if (st == DQL_OK) {
             st = dql_engine_run(a->plan, &ex, store_batch, &ss);
             rows_out = ss.rows;
@@ -1018,19 +1027,36 @@ dql_status dql_session_exec(dql_session *s, const char *file, const char *text, 
         s->script_hash = 0xcbf29ce484222325ull;
         for (size_t i = 0; i < len; i++) s->script_hash = (s->script_hash ^ (unsigned char)pre[i]) * 0x100000001b3ull;
         dql_plan **roots = dql_xcalloc((size_t)nacts + 1, sizeof(dql_plan *)), **expl = dql_xcalloc((size_t)nacts + 1, sizeof(dql_plan *));
+        dql_shard_out *outs = dql_xcalloc((size_t)nacts + 1, sizeof(dql_shard_out));
+        int *root_act = dql_xcalloc((size_t)nacts + 1, sizeof(int));
         int nroots = 0, nexpl = 0;
         for (int i = 0; i < nacts; i++) {
-            if (acts[i].kind == A_DUMP || acts[i].kind == A_STORE || acts[i].kind == A_XSTMT) roots[nroots++] = acts[i].plan;
-            else if (acts[i].kind == A_EXPLAIN) expl[nexpl++] = acts[i].plan;
+            action *a = &acts[i];
+            if (a->kind == A_DUMP || a->kind == A_STORE || a->kind == A_XSTMT) {
+                if (a->kind == A_STORE) {
+                    outs[nroots].sd = a->storer;
+                    outs[nroots].sc = (dql_store_ctx){ a->target, &a->args, a->plan->schema, a->overwrite, s, &a->with };
+                }
+                root_act[nroots] = i;
+                roots[nroots++] = a->plan;
+            } else if (a->kind == A_EXPLAIN) {
+                expl[nexpl++] = a->plan;
+            }
         }
         dql_shard *sh = NULL;
         if (dql_shard_is_task()) {
             /* a task of a sharded run computes its part and runs no statement */
             s->intr = 0;
-            result = dql_shard_task(s, seg, roots, nroots);
+            result = dql_shard_task(s, seg, roots, outs, nroots);
         } else {
             /* when the tasks fail, no statement runs */
-            result = dql_shard_begin(s, seg, roots, nroots, expl, nexpl, &sh);
+            result = dql_shard_begin(s, seg, roots, outs, nroots, expl, nexpl, &sh);
+            for (int r = 0; r < nroots; r++)
+                if (outs[r].assembled) {
+                    /* the tasks wrote the parts: the STORE assembles them */
+                    acts[root_act[r]].assemble = outs[r].nparts;
+                    acts[root_act[r]].run = outs[r].run;
+                }
             for (int i = 0; i < nacts && !(i == 0 && result != DQL_OK); i++) {
                 s->intr = 0;
                 dql_status st = run_action(s, &acts[i]);
@@ -1042,6 +1068,8 @@ dql_status dql_session_exec(dql_session *s, const char *file, const char *text, 
         }
         free(roots);
         free(expl);
+        free(outs);
+        free(root_act);
     }
     for (int i = 0; i < nacts; i++) action_free(&acts[i]);
     free(acts);
@@ -1052,7 +1080,8 @@ dql_status dql_session_exec(dql_session *s, const char *file, const char *text, 
 }
 
 dql_status dql_session_store_plan(dql_session *s, dql_plan *p, const dql_schema *as, const dql_storer_def *sd,
-                                  const char *target, const dql_args *args, const dql_span *sp)
+                                  const char *target, const dql_args *args, int part, const char *run,
+                                  const dql_span *sp)
 {
     dql_node stmt;
     memset(&stmt, 0, sizeof stmt);
@@ -1067,6 +1096,8 @@ dql_status dql_session_store_plan(dql_session *s, dql_plan *p, const dql_schema 
     a.target = (char *)target;
     a.overwrite = true;
     a.store_schema = as;
+    a.part = part;
+    a.run = run;
     dql_store_ctx sc = { target, args, as ? as : p->schema, true, s, NULL };
     char err[512] = "";
     if (sd->plan(&sc, err, sizeof err) != DQL_OK) {

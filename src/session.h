@@ -83,11 +83,13 @@ bool dql_session_unset_alias(dql_session *s, const char *name);
 
 /* For sharded runs (shard.c). Runs plan p into a storer like a STORE
  * statement at sp (errors and warnings reported the same way), declaring
- * schema `as` (NULL: the plan's); and a hash of the script text being run
- * (with its parameters substituted). */
+ * schema `as` (NULL: the plan's), overwriting; with part >= 0 as that part
+ * of run `run` (dql_storer_def.open_part). And a hash of the script text
+ * being run (with its parameters substituted). */
 struct dql_plan;
 dql_status dql_session_store_plan(dql_session *s, struct dql_plan *p, const dql_schema *as, const dql_storer_def *sd,
-                                  const char *target, const dql_args *args, const dql_span *sp);
+                                  const char *target, const dql_args *args, int part, const char *run,
+                                  const dql_span *sp);
 uint64_t dql_session_script_hash(dql_session *s);
 
 #endif

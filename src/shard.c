@@ -77,10 +77,14 @@ bool dql_shard_is_task(void) { return G.task >= 0; }
 
 /* ------------------------------------------------------------ the cut */
 
+static uint64_t fnv(uint64_t h, const char *s, size_t n);
+
 typedef struct cut {
     dql_plan *node;       /* the relation computed by the tasks, or the HASHAGG they pre-aggregate */
     bool preagg;
     dql_plan *task;       /* what a task runs (a reference) */
+    int uses;             /* consumers reading it (parents, outputs) */
+    dql_shard_out *out;   /* a STORE the tasks write directly, as parts (else NULL) */
 } cut;
 
 typedef struct analysis {
@@ -183,11 +187,13 @@ static void task_plan_free(cut *c)
 
 static void add_cut(analysis *a, dql_plan *node, bool preagg)
 {
-    for (int i = 0; i < a->n; i++) if (a->cuts[i].node == node && a->cuts[i].preagg == preagg) return;
+    for (int i = 0; i < a->n; i++) if (a->cuts[i].node == node && a->cuts[i].preagg == preagg) { a->cuts[i].uses++; return; }
     a->cuts = dql_xrealloc(a->cuts, sizeof(cut) * (size_t)(a->n + 1));
     cut *c = &a->cuts[a->n++];
+    memset(c, 0, sizeof *c);
     c->node = node;
     c->preagg = preagg;
+    c->uses = 1;
     c->task = preagg && !node->distinct ? partial_of(node) : dql_plan_ref(node);
 }
 
@@ -201,12 +207,24 @@ static void collect(analysis *a, dql_plan *p, dql_plan *parent)
     for (int i = 0; i < p->nin; i++) collect(a, p->in[i], p);
 }
 
-static void analyze(analysis *a, dql_plan **roots, int n)
+static void analyze(analysis *a, dql_plan **roots, dql_shard_out *outs, int n)
 {
     memset(a, 0, sizeof *a);
     for (int i = 0; i < n && !a->load; i++) a->load = first_load(roots[i]);
     if (!a->load) return;
     for (int i = 0; i < n; i++) collect(a, roots[i], NULL);
+    /* a STORE whose storer writes parts, of rows only it reads: the tasks write it */
+    for (int i = 0; outs && i < n; i++) {
+        if (!outs[i].sd || !outs[i].sd->open_part || !outs[i].sd->assemble) continue;
+        for (int k = 0; k < a->n; k++)
+            if (a->cuts[k].node == roots[i] && !a->cuts[k].preagg && a->cuts[k].uses == 1) a->cuts[k].out = &outs[i];
+    }
+}
+
+/* The name of a sharded run, for the parts of a STORE (dql_storer_def.open_part). */
+static void run_name(char *out, size_t n, const char *dir)
+{
+    snprintf(out, n, "%08x", (unsigned)(fnv(0xcbf29ce484222325ull, dir, strlen(dir)) & 0xffffffffu));
 }
 
 static void analysis_free(analysis *a)
@@ -790,7 +808,9 @@ static void mark_explain(analysis *a, int n, const char *executor)
     for (int i = 0; i < a->n; i++) {
         cut *c = &a->cuts[i];
         dql_buf b = {0};
-        if (c->preagg)
+        if (c->out)
+            dql_buf_printf(&b, "cut: written by %d %s tasks as parts of '%s', assembled by the STORE", n, executor, c->out->sc.path);
+        else if (c->preagg)
             dql_buf_printf(&b, "cut: %s in %d %s tasks (partial states), combined here", c->node->distinct ? "distinct rows" : "pre-aggregated", n, executor);
         else
             dql_buf_printf(&b, "cut: computed by %d %s tasks, read back in task order", n, executor);
@@ -811,12 +831,14 @@ static void clear_marks(analysis *a)
     }
 }
 
-dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, int nroots)
+dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, dql_shard_out *outs, int nroots)
 {
     if (seg != G.seg) return DQL_OK;
     FILE *errfp = stderr;
     analysis a;
-    analyze(&a, roots, nroots);
+    analyze(&a, roots, outs, nroots);
+    char run[16];
+    run_name(run, sizeof run, G.dir);
     char tmp[PATH_MAX], fin[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s/task-%d.db.tmp", G.dir, G.task);
     snprintf(fin, sizeof fin, "%s/task-%d.db", G.dir, G.task);
@@ -839,15 +861,22 @@ dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, int nroots)
         snprintf(t, sizeof t, "c%d", k);
         dql_arg arg = { "db", dql_chararray(tmp, strlen(tmp)) };
         dql_args args = { 1, &arg };
+        if (a.cuts[k].out) {
+            /* a STORE the tasks write directly: this task's part */
+            const dql_store_ctx *sc = &a.cuts[k].out->sc;
+            st = dql_session_store_plan(s, a.cuts[k].task, NULL, a.cuts[k].out->sd, sc->path, sc->args, G.task, run,
+                                        &a.cuts[k].node->sp);
+            continue;
+        }
         dql_schema *as = dql_schema_copy(a.cuts[k].task->schema);
         undomain(as);
-        st = dql_session_store_plan(s, a.cuts[k].task, as, &dql_storer_sqlite, t, &args, &a.cuts[k].node->sp);
+        st = dql_session_store_plan(s, a.cuts[k].task, as, &dql_storer_sqlite, t, &args, -1, NULL, &a.cuts[k].node->sp);
         dql_schema_free(as);
     }
     dql_arena_free(&ar);
     if (a.load) { a.load->shard = 0; a.load->nshards = 0; }
-    if (st == DQL_OK && a.n == 0) {
-        /* nothing below a cut in this segment: an empty result file */
+    if (st == DQL_OK && !file_exists(tmp)) {
+        /* nothing for the task file (no cut, or only parts written elsewhere): an empty one marks the task done */
         sqlite3 *db;
         char err[256];
         if (dql_ws_open(tmp, &db, err, sizeof err) == DQL_OK) dql_ws_close(db);
@@ -861,7 +890,7 @@ dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, int nroots)
     return st;
 }
 
-dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, int nroots,
+dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_out *outs, int nroots,
                            dql_plan **explains, int nexplains, dql_shard **out)
 {
     *out = NULL;
@@ -874,9 +903,9 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, int nroots
     dql_shard *sh = dql_xcalloc(1, sizeof *sh);
     *out = sh;
     /* EXPLAIN shows where the run would be cut */
-    analyze(&sh->expl, explains, nexplains);
+    analyze(&sh->expl, explains, NULL, nexplains);
     mark_explain(&sh->expl, n, executor);
-    analyze(&sh->run, roots, nroots);
+    analyze(&sh->run, roots, outs, nroots);
     analysis a = sh->run;
     if (a.n == 0) return DQL_OK;
     mark_explain(&sh->run, n, executor);
@@ -1000,6 +1029,12 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, int nroots
     if (stats) fprintf(errfp, "dql: note: %d %s tasks in %.2f s (%d cut%s)\n", n, executor, now_s() - j.t0, a.n, a.n == 1 ? "" : "s");
     /* the merge: the statements read the cut relations from the task files */
     for (int k = 0; k < a.n; k++) {
+        if (a.cuts[k].out) {
+            a.cuts[k].out->assembled = true;
+            a.cuts[k].out->nparts = n;
+            run_name(a.cuts[k].out->run, sizeof a.cuts[k].out->run, dir);
+            continue;
+        }
         if (a.cuts[k].node->subst) continue;
         a.cuts[k].node->subst = merge_plan(&a.cuts[k], k, dir, n);
     }

@@ -11,6 +11,7 @@
 #define DQL_SHARD_H
 
 #include "dql.h"
+#include "exec.h"
 
 typedef struct dql_plan dql_plan;
 
@@ -25,6 +26,19 @@ bool dql_shard_is_task(void);
 
 typedef struct dql_shard dql_shard;
 
+/* What each root is, for the cut: a STORE's storer and target (sd NULL for
+ * DUMP and verb statements). A STORE of rows the tasks compute whose storer
+ * can write parts (open_part/assemble, exec.h) is written by the tasks
+ * directly; begin sets assembled: the caller then runs the STORE as
+ * sd->assemble(sc, nparts, run) instead of pulling rows. */
+typedef struct dql_shard_out {
+    const dql_storer_def *sd;
+    dql_store_ctx sc;
+    bool assembled;
+    int nparts;
+    char run[16];
+} dql_shard_out;
+
 /* session.c, after a script (segment seg of the session) checked. roots are
  * the plans of its DUMP, STORE and verb statements, explains those of its
  * EXPLAINs. A task computes its part and returns (the caller then runs no
@@ -32,8 +46,8 @@ typedef struct dql_shard dql_shard;
  * runs the tasks and, on success, substitutes the cut relations by the
  * tasks' results: *out is set, the caller runs its statements and calls
  * dql_shard_end. *out stays NULL when the run is not sharded. */
-dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, int nroots);
-dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, int nroots,
+dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, dql_shard_out *outs, int nroots);
+dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_out *outs, int nroots,
                            dql_plan **explains, int nexplains, dql_shard **out);
 /* Undoes the substitutions; removes the task files after a successful run
  * (unless SET shards.keep). */

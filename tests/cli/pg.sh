@@ -217,4 +217,44 @@ check_run "no table t2" 0 '0' '' sql "SELECT count(*) FROM pg_class WHERE relnam
 check_run "unknown arguments" 3 '' "~postgres: unknown argument 'user'" \
     "$DQL" -c -e "d = LOAD 't' USING postgres('service=dql', user = 'x'); DUMP d;"
 
+# --------------------------------------------------------- sharded runs (doc/shards.md)
+# a STORE of rows the tasks compute: each task COPYs its part at the same
+# time as the others (one transaction each), the merge assembles them
+awk 'BEGIN { for (i = 1; i <= 90000; i++) printf "%d\tn%d.example\n", i, i % 977 }' > big.tsv
+SH="d = LOAD 'big.tsv' USING tsv() AS (n:long, name:domain); e = FOREACH d GENERATE n, name, n % 7 AS k;"
+check_run "sharded STORE: the tasks write parts" 0 '' '' \
+    "$DQL" --shards 3 -e "SET shards.keep true; $SH STORE e INTO 'sharded' USING postgres('service=dql');"
+check_run "the parts assembled: every row" 0 '90000|4050045000|977' '' \
+    sql 'SELECT count(*), sum(n), count(DISTINCT name) FROM sharded'
+check_run "no part left" 0 '0' '' sql "SELECT count(*) FROM pg_class WHERE relname LIKE '%dql_tmp%'"
+check_run "the task logs" 0 '*' '' sh -c 'ls .dql-shards/run-*/seg-*/task-2.log'
+rm -rf .dql-shards
+check_run "sharded GROUP stored by the merge, read back" 0 "$(awk 'BEGIN { for (i = 1; i <= 90000; i++) { c[i % 7]++; s[i % 7] += i }
+    for (k = 0; k < 7; k++) printf "%d,%d,%d\n", k, c[k], s[k] }')" '' \
+    "$DQL" --shards 2 -e "$SH g = GROUP e BY k; c = FOREACH g GENERATE group AS k, COUNT(e) AS n, SUM(e.n) AS s;
+        STORE c INTO 'per_k' USING postgres('service=dql') OVERWRITE;
+        x = LOAD 'per_k' USING postgres('service=dql'); DUMP (ORDER x BY k);"
+# a task that fails leaves its part out; --resume runs it and assembles
+cat > stop.lua <<'LUA'
+function check(n)
+  if n == 80000 and io.open("stop") then error("stop file at " .. n) end
+  return n
+end
+LUA
+touch stop
+RS="REGISTER 'stop.lua'; d = LOAD 'big.tsv' USING tsv() AS (n:long, name:chararray); e = FOREACH d GENERATE stop.check(n) AS n, name; STORE e INTO 'resumed' USING $AL;"
+check_run "a failing task: the STORE is not made" 1 '' '~^dql: shards: 1 of 3 tasks failed' \
+    env PGPASSFILE="$T/pgpass" "$DQL" --shards 3 -e "$RS"
+check_run "no table yet, the finished parts wait" 0 '0|2' '' \
+    env DB=alicedb sh -c "$PSQL -X -q -At -h $S -U dqladmin -d alicedb -c \"SELECT (SELECT count(*) FROM pg_class WHERE relname = 'resumed'), (SELECT count(*) FROM pg_class WHERE relname LIKE 'resumed%dql_tmp%' AND relkind = 'r')\""
+nopw "a failed sharded STORE (messages and task logs)"
+rm stop
+check_run "--resume: the failed task's part, then the table" 0 '' 'dql: --resume: 2 of 3 tasks had finished; running 1' \
+    env PGPASSFILE="$T/pgpass" "$DQL" --shards 3 --resume -e "$RS"
+check_run "every row, no part left" 0 '90000|0' '' \
+    sh -c "$PSQL -X -q -At -h $S -U dqladmin -d alicedb -c \"SELECT (SELECT count(*) FROM resumed), (SELECT count(*) FROM pg_class WHERE relname LIKE '%dql_tmp%')\""
+nopw "sharded STORE with PGPASSFILE"
+NCHECKS=$((NCHECKS + 1))
+if grep -F -- "$PW" "$P/log/server.log"; then echo "FAIL: the password is in the server log" >&2; exit 1; fi
+
 pass
