@@ -282,5 +282,12 @@ dql_status dql_output_check(const char *path, bool overwrite, char *err, size_t 
  * matches); *paths is a NULL-terminated array to free with dql_paths_free. */
 int dql_paths_expand(const char *pattern, char ***paths, char *err, size_t errlen);
 void dql_paths_free(char **paths);
+/* A sharded run reading files whole: keeps shard `shard` of `nshards`, a
+ * contiguous block of the n paths (and of sizes, when not NULL), freeing
+ * the others; returns the number kept (may be 0). */
+int dql_paths_shard(char **paths, uint64_t *sizes, int n, int shard, int nshards);
+/* True for a regular, non-empty file that is not gzip-compressed: one a
+ * sharded run may split by byte range. */
+bool dql_path_splittable(const char *path);
 
 #endif

@@ -482,3 +482,30 @@ void dql_paths_free(char **paths)
         free(*p);
     free(paths);
 }
+
+int dql_paths_shard(char **paths, uint64_t *sizes, int n, int shard, int nshards)
+{
+    int lo = (int)((int64_t)n * shard / nshards), hi = (int)((int64_t)n * (shard + 1) / nshards);
+    for (int i = 0; i < n; i++)
+        if (i < lo || i >= hi)
+            free(paths[i]);
+    memmove(paths, paths + lo, sizeof(char *) * (size_t)(hi - lo));
+    if (sizes)
+        memmove(sizes, sizes + lo, sizeof(uint64_t) * (size_t)(hi - lo));
+    paths[hi - lo] = NULL;
+    return hi - lo;
+}
+
+bool dql_path_splittable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return false;
+    unsigned char m[2] = { 0, 0 };
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool gz = pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b;
+    close(fd);
+    return !gz;
+}

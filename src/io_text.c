@@ -898,36 +898,19 @@ static dql_status tload_plan(const dql_load_ctx *lc, text_kind kind, dql_schema 
     return st;
 }
 
-/* True for a regular file that is not gzip-compressed. */
-static bool plain_file(const char *path, uint64_t size)
-{
-    unsigned char m[2] = { 0, 0 };
-    int fd = size ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd < 0) return false;
-    bool gz = pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b;
-    close(fd);
-    return !gz;
-}
-
 /* A sharded run: one plain file is split by byte range at line boundaries
  * (not CSV with quoting, where a quoted newline could straddle a boundary);
  * several files, or a compressed one, are shared out whole and in order. */
 static void shard_paths(tload *L, text_kind kind, int shard, int nshards)
 {
-    if (L->npaths == 1 && (kind != K_CSV || L->o.quote == 0) && plain_file(L->paths[0], L->sizes[0])) {
+    if (L->npaths == 1 && (kind != K_CSV || L->o.quote == 0) && dql_path_splittable(L->paths[0])) {
         L->ranged = true;
         L->rstart = L->sizes[0] * (uint64_t)shard / (uint64_t)nshards;
         L->rend = L->sizes[0] * (uint64_t)(shard + 1) / (uint64_t)nshards;
         L->sizes[0] = L->rend - L->rstart;
         return;
     }
-    int lo = (int)((int64_t)L->npaths * shard / nshards), hi = (int)((int64_t)L->npaths * (shard + 1) / nshards);
-    for (int i = 0; i < L->npaths; i++)
-        if (i < lo || i >= hi) free(L->paths[i]);
-    memmove(L->paths, L->paths + lo, sizeof(char *) * (size_t)(hi - lo));
-    memmove(L->sizes, L->sizes + lo, sizeof(uint64_t) * (size_t)(hi - lo));
-    L->paths[hi - lo] = NULL;
-    L->npaths = hi - lo;
+    L->npaths = dql_paths_shard(L->paths, L->sizes, L->npaths, shard, nshards);
 }
 
 static dql_status tload_open(const dql_load_ctx *lc, const dql_schema *schema, dql_exec *ex,

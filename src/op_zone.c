@@ -23,7 +23,6 @@
 #include "zone.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -209,26 +208,13 @@ static void zload_free(zload *L)
  * are shared out whole, a contiguous block per shard. */
 static void zload_shard(zload *L, int shard, int nshards)
 {
-    bool plain = false;
-    if (L->npaths == 1 && L->sizes[0] > 0) {
-        unsigned char m[2] = { 0, 0 };
-        int fd = open(L->paths[0], O_RDONLY | O_CLOEXEC);
-        plain = fd >= 0 && !(pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b);
-        if (fd >= 0) close(fd);
-    }
-    if (plain) {
+    if (L->npaths == 1 && dql_path_splittable(L->paths[0])) {
         L->sharded = true;
         L->shard_start = L->sizes[0] * (uint64_t)shard / (uint64_t)nshards;
         L->shard_end = L->sizes[0] * (uint64_t)(shard + 1) / (uint64_t)nshards;
         return;
     }
-    int lo = (int)((int64_t)L->npaths * shard / nshards), hi = (int)((int64_t)L->npaths * (shard + 1) / nshards);
-    for (int i = 0; i < L->npaths; i++)
-        if (i < lo || i >= hi) free(L->paths[i]);
-    memmove(L->paths, L->paths + lo, sizeof(char *) * (size_t)(hi - lo));
-    memmove(L->sizes, L->sizes + lo, sizeof(uint64_t) * (size_t)(hi - lo));
-    L->paths[hi - lo] = NULL;
-    L->npaths = hi - lo;
+    L->npaths = dql_paths_shard(L->paths, L->sizes, L->npaths, shard, nshards);
 }
 
 static dql_status zload_open(const dql_load_ctx *lc, const dql_schema *schema, dql_exec *ex, void **state)
