@@ -7,6 +7,8 @@
 # Prints MB/s, packets/s, peak RSS and the ratio to dnsjit's row output.
 # Usage: bench/pcap.sh [PACKETS (default 1000000)] [ROUNDS (default 3)]
 #   tshark runs only on captures of at most 1M packets (it takes minutes).
+#   DQL_BASE=path/to/an/older/dql also runs that binary's dql rows in the same
+#   rounds (before/after a change, measured side by side).
 # Needs: /usr/bin/python3 with python3-dnspython, libpcap-dev; optional:
 # dnsjit, dnscap, tshark (Debian packages).
 set -eu
@@ -69,6 +71,13 @@ set -- \
   "dql header+qname+addrs, TSV|$DQL -X --db $W/b.db --mode tsv $W/hdr.dql > /dev/null" \
   "dql count|$DQL -X --db $W/b.db $W/count.dql" \
   "dql pairs, all fields, TSV|$DQL -X --db $W/b.db --mode tsv $W/pairs.dql > /dev/null"
+if [ -n "${DQL_BASE:-}" ]; then
+    set -- "$@" \
+      "base: all fields, TSV|$DQL_BASE -X --db $W/b.db --mode tsv $W/all.dql > /dev/null" \
+      "base: header+qname+addrs, TSV|$DQL_BASE -X --db $W/b.db --mode tsv $W/hdr.dql > /dev/null" \
+      "base: count|$DQL_BASE -X --db $W/b.db $W/count.dql" \
+      "base: pairs, all fields, TSV|$DQL_BASE -X --db $W/b.db --mode tsv $W/pairs.dql > /dev/null"
+fi
 [ $have_floor = 1 ] && set -- "$@" "libpcap count loop (floor)|$W/pcap_floor $F"
 if command -v dnsjit >/dev/null; then
     set -- "$@" "dnsjit header count (mmpcap)|dnsjit $HERE/pcap_dnsjit.lua $F count" \

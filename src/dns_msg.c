@@ -69,7 +69,12 @@ size_t dql_dns_name_unpack(const uint8_t *pkt, size_t len, size_t off, uint8_t *
         if (l & 0xc0) { *err = DQL_DNS_E_NAME; return 0; }   /* 01/10: extended label types */
         if (p + 1 + l > len) { *err = DQL_DNS_E_SHORT; return 0; }
         if (w + 1 + l + 1 > DQL_DNS_NAME_MAX) { *err = DQL_DNS_E_NAME; return 0; }
-        memcpy(dst + w, pkt + p, (size_t)l + 1);
+        /* a label and its length octet are at most 64 octets: copy a fixed
+         * 32 or 64 when both sides have the room (the bytes past the label
+         * are overwritten by what follows or lie past *dstlen) */
+        if (l < 32 && w + 32 <= DQL_DNS_NAME_MAX && p + 32 <= len) memcpy(dst + w, pkt + p, 32);
+        else if (w + 64 <= DQL_DNS_NAME_MAX && p + 64 <= len) memcpy(dst + w, pkt + p, 64);
+        else memcpy(dst + w, pkt + p, (size_t)l + 1);
         w += (size_t)l + 1;
         p += (size_t)l + 1;
     }

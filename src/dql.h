@@ -194,6 +194,11 @@ uint64_t dql_hash_bytes(const void *p, size_t n, uint64_t seed);
  * datetimes ISO 8601 UTC, ips in RFC 5952 form, tuples (a,b), bags {(a),(b)},
  * maps [k#v,...]. Null renders as nothing (callers print their null text). */
 void dql_value_format(dql_buf *out, dql_value v);
+/* The same text escaped as a TSV cell (see dql_buf_tsv), in one pass. */
+void dql_value_format_tsv(dql_buf *out, dql_value v);
+/* A whole TSV line: the n cells of row, tab-separated, nulls as null[0..nulllen)
+ * (already escaped), and a newline. */
+void dql_row_format_tsv(dql_buf *out, const dql_value *row, int n, const char *null, size_t nulllen);
 /* JSON rendering: tuples as arrays, bags as arrays of arrays, maps as objects. */
 void dql_value_json(dql_buf *out, dql_value v);
 
@@ -277,7 +282,7 @@ typedef struct dql_span {
 /* -------------------------------------------------------------- utilities */
 
 /* Appends s as a TSV cell: tab, newline, carriage return and backslash
- * escaped (\t \n \r \\); plain runs are found 8 bytes at a time. */
+ * escaped (\t \n \r \\); plain runs are found 16 bytes at a time. */
 void dql_buf_tsv(dql_buf *b, const char *s, size_t n);
 /* Length of the leading run of s that TSV leaves as it is (n: all of it). */
 size_t dql_tsv_plain(const char *s, size_t n);

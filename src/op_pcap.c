@@ -25,6 +25,7 @@
 #include "pcap.h"
 #include "dns_msg.h"
 #include "zone.h"
+#include "arena_inline.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,11 @@ typedef struct pload {
     int ncols;
     int col[PC__COUNT];                 /* output column -> pcap column */
     bool want[PC__COUNT];
+    int nwant, wj[PC__COUNT], wc[PC__COUNT];  /* wanted columns: output index, pcap column */
+    bool direct;                        /* output column j is pcap column j for every j */
+    dql_value V[PC__COUNT];             /* a row's columns when not direct */
+    dql_value tcache[512];              /* type mnemonics (static text) by type */
+    dql_value rcache[32];               /* rcode names (static text) by rcode */
     bool need_full, need_qname, need_bags;
     dql_buf tb;
     dql_zone_rrtup tup;         /* section records as tuples (zone.h) */
@@ -303,12 +309,20 @@ static dql_status pload_open(const dql_load_ctx *lc, const dql_schema *schema, d
         struct stat st;
         if (strcmp(L->paths[i], "-") != 0 && stat(L->paths[i], &st) == 0) L->sizes[i] = (uint64_t)st.st_size;
     }
+    /* a sharded run: whole captures, a contiguous block of the time-ordered list */
+    if (lc->nshards > 1) L->npaths = dql_paths_shard(L->paths, L->sizes, L->npaths, lc->shard, lc->nshards);
     L->ncols = schema->n;
     for (int j = 0; j < schema->n && j < PC__COUNT; j++) {
         int c = schema->f[j].name ? col_of(schema->f[j].name, L->o.pairs) : -1;
         L->col[j] = c;
-        if (c >= 0 && (!lc->needed || lc->needed[j])) L->want[c] = true;
+        if (c >= 0 && (!lc->needed || lc->needed[j])) {
+            L->want[c] = true;
+            L->wj[L->nwant] = j;
+            L->wc[L->nwant++] = c;
+        }
     }
+    L->direct = L->ncols == (L->o.pairs ? PC__COUNT : PC__BASE);
+    for (int j = 0; j < L->ncols && L->direct; j++) L->direct = L->col[j] == j;
     static const int full_cols[] = { PC_RCODE, PC_EDNS_UDP, PC_DO, PC_EDNS_VERSION, PC_ECS, PC_COOKIE,
                                      PC_ANSWERS, PC_AUTHORITY, PC_ADDITIONAL, PC_ERROR };
     for (size_t k = 0; k < sizeof full_cols / sizeof full_cols[0]; k++)
@@ -329,14 +343,105 @@ static dql_status pload_open(const dql_load_ctx *lc, const dql_schema *schema, d
 
 /* --------------------------------------------------------------- rendering */
 
+/* Octets a name shows as they are (name_ok in zone_rdata.c: letters,
+ * digits, '-', '_', '/', '*'): their lower case with the high bit flipped
+ * (so it is set); 0 for the others, which dql_zone_name_text() escapes. */
+static const uint8_t plain_lc[256] = {
+    ['*'] = '*' ^ 0x80, ['-'] = '-' ^ 0x80, ['/'] = '/' ^ 0x80, ['0'] = '0' ^ 0x80, ['1'] = '1' ^ 0x80,
+    ['2'] = '2' ^ 0x80, ['3'] = '3' ^ 0x80, ['4'] = '4' ^ 0x80, ['5'] = '5' ^ 0x80, ['6'] = '6' ^ 0x80,
+    ['7'] = '7' ^ 0x80, ['8'] = '8' ^ 0x80, ['9'] = '9' ^ 0x80, ['A'] = 'a' ^ 0x80, ['B'] = 'b' ^ 0x80,
+    ['C'] = 'c' ^ 0x80, ['D'] = 'd' ^ 0x80, ['E'] = 'e' ^ 0x80, ['F'] = 'f' ^ 0x80, ['G'] = 'g' ^ 0x80,
+    ['H'] = 'h' ^ 0x80, ['I'] = 'i' ^ 0x80, ['J'] = 'j' ^ 0x80, ['K'] = 'k' ^ 0x80, ['L'] = 'l' ^ 0x80,
+    ['M'] = 'm' ^ 0x80, ['N'] = 'n' ^ 0x80, ['O'] = 'o' ^ 0x80, ['P'] = 'p' ^ 0x80, ['Q'] = 'q' ^ 0x80,
+    ['R'] = 'r' ^ 0x80, ['S'] = 's' ^ 0x80, ['T'] = 't' ^ 0x80, ['U'] = 'u' ^ 0x80, ['V'] = 'v' ^ 0x80,
+    ['W'] = 'w' ^ 0x80, ['X'] = 'x' ^ 0x80, ['Y'] = 'y' ^ 0x80, ['Z'] = 'z' ^ 0x80, ['_'] = '_' ^ 0x80,
+    ['a'] = 'a' ^ 0x80, ['b'] = 'b' ^ 0x80, ['c'] = 'c' ^ 0x80, ['d'] = 'd' ^ 0x80, ['e'] = 'e' ^ 0x80,
+    ['f'] = 'f' ^ 0x80, ['g'] = 'g' ^ 0x80, ['h'] = 'h' ^ 0x80, ['i'] = 'i' ^ 0x80, ['j'] = 'j' ^ 0x80,
+    ['k'] = 'k' ^ 0x80, ['l'] = 'l' ^ 0x80, ['m'] = 'm' ^ 0x80, ['n'] = 'n' ^ 0x80, ['o'] = 'o' ^ 0x80,
+    ['p'] = 'p' ^ 0x80, ['q'] = 'q' ^ 0x80, ['r'] = 'r' ^ 0x80, ['s'] = 's' ^ 0x80, ['t'] = 't' ^ 0x80,
+    ['u'] = 'u' ^ 0x80, ['v'] = 'v' ^ 0x80, ['w'] = 'w' ^ 0x80, ['x'] = 'x' ^ 0x80, ['y'] = 'y' ^ 0x80,
+    ['z'] = 'z' ^ 0x80,
+};
+
+/* The text of the wire name w[0..n) in lower case, with its final dot when
+ * dot, in the arena: what dql_zone_name_text(.., true, !dot) writes. Names
+ * of plain octets (almost all) are translated here in one pass straight
+ * into the arena; the others are left to dql_zone_name_text(). */
+static const char *name_text(pload *L, dql_arena *a, const uint8_t *w, size_t n, bool dot, size_t *len)
+{
+    if (n >= 2 && n <= DQL_DNS_NAME_MAX && w[n - 1] == 0) {
+        size_t tl = n - 2 + dot;            /* labels and the dots between them (+ the last) */
+        char *out = dql_arena_alloc_inline(a, tl), *o = out;
+        unsigned ok = 0x80;                 /* cleared by an octet to escape */
+        size_t i = 0;
+        for (;;) {
+            unsigned l = w[i];
+            if (l == 0 || l > 63 || i + 1 + l >= n) { ok = 0; break; }
+            for (unsigned k = 1; k <= l; k++) {
+                uint8_t t = plain_lc[w[i + k]];
+                ok &= t;
+                *o++ = (char)(t ^ 0x80);
+            }
+            i += 1 + l;
+            if (i == n - 1) break;
+            *o++ = '.';
+        }
+        if (ok) {
+            if (dot) *o++ = '.';
+            *len = tl;
+            return out;
+        }
+    }
+    L->tb.len = 0;
+    dql_zone_name_text(&L->tb, w, n, true, !dot);
+    *len = L->tb.len;
+    return dql_arena_memdup(a, L->tb.p ? L->tb.p : "", L->tb.len);
+}
+
+/* dql_zone_name_value(): a wire name as a domain value. */
 static dql_value domain_val(pload *L, dql_arena *a, const uint8_t *w, size_t n)
 {
-    return dql_zone_name_value(&L->tb, a, w, n);
+    size_t len;
+    const char *s = name_text(L, a, w, n, false, &len);
+    return dql_str(DQL_T_DOMAIN, s, len);
 }
 
 static dql_value type_val(pload *L, dql_arena *a, uint16_t t)
 {
-    return dql_zone_type_value(&L->tb, a, t);
+    if (t < 512 && L->tcache[t].type) return L->tcache[t];
+    dql_value v = dql_zone_type_value(&L->tb, a, t);
+    if (t < 512 && v.u.s == dql_zone_type_name(t)) L->tcache[t] = v;   /* static text, not the arena's */
+    return v;
+}
+
+/* dql_ip_make() of an address of the decoder (16 bytes, v4 in the first 4). */
+static inline dql_value ip_val(dql_arena *a, const uint8_t *addr, uint8_t af)
+{
+    uint8_t *p = dql_arena_alloc_inline(a, 16);
+    memcpy(p, addr, 16);
+    dql_value v = { 0 };
+    v.type = DQL_T_IP;
+    v.len = af == 4 ? 4 : 16;
+    v.u.ip = p;
+    return v;
+}
+
+static dql_value class_val(pload *L, dql_arena *a, uint16_t cls)
+{
+    L->tb.len = 0;
+    dql_zone_class_text(&L->tb, cls);
+    return dql_chararray_copy(a, L->tb.p, L->tb.len);
+}
+
+static dql_value rcode_val(pload *L, dql_arena *a, int rcode)
+{
+    if (rcode >= 0 && rcode < 32 && L->rcache[rcode].type) return L->rcache[rcode];
+    char nb[16];
+    const char *s = dql_dns_rcode_name(rcode, nb);
+    if (s == nb) return dql_chararray_copy(a, s, strlen(s));
+    dql_value v = dql_chararray(s, strlen(s));
+    if (rcode >= 0 && rcode < 32) L->rcache[rcode] = v;
+    return v;
 }
 
 static dql_value bag_val(dql_bag *b)
@@ -347,9 +452,50 @@ static dql_value bag_val(dql_bag *b)
     return v;
 }
 
+/* One record as a tuple: dql_zone_rr_tuple() (zone.h), with the common
+ * types done here without its general rdata walk: A and AAAA (rdata the
+ * address text, address the address), NS, CNAME, PTR and DNAME (rdata the
+ * target name with its dot; target the same text without it, sharing its
+ * bytes). The values are the ones dql_zone_rr_tuple() makes, byte for byte. */
+static dql_tuple *rr_tuple(pload *L, dql_arena *a, const dql_dns_rr *rr)
+{
+    uint16_t type = rr->type;
+    const uint8_t *rd = rr->rdata;
+    size_t n = rr->rdlen;
+    bool addr = (type == 1 && n == 4) || (type == 28 && n == 16);
+    if (!addr && !((type == 2 || type == 5 || type == 12 || type == 39) && dql_zone_name_len(rd, n) == n))
+        return dql_zone_rr_tuple(&L->tup, a, rr->owner, rr->owner_len, rr->ttl, type, rd, n);
+    dql_zone_rrtup *t = &L->tup;
+    dql_tuple *tu = dql_tuple_new(a, 6);
+    size_t olen = rr->owner_len;
+    if (t->lastn && t->lastn == olen && !memcmp(t->last, rr->owner, olen)) {
+        tu->v[0] = t->lastv;
+    } else {
+        tu->v[0] = t->lastv = domain_val(L, a, rr->owner, olen);
+        if (olen <= sizeof t->last) {
+            memcpy(t->last, rr->owner, olen);
+            t->lastn = olen;
+        }
+    }
+    tu->v[1] = dql_long(rr->ttl);
+    tu->v[2] = type_val(L, a, type);
+    t->tb.len = 0;
+    if (addr) {
+        dql_ip_format(&t->tb, rd, (int)n);
+        tu->v[3] = dql_chararray_copy(a, t->tb.p, t->tb.len);
+        tu->v[5] = dql_ip_make(a, rd, (int)n);
+    } else {
+        size_t len;
+        const char *s = name_text(L, a, rd, n, true, &len);
+        tu->v[3] = dql_chararray(s, len);
+        tu->v[4] = dql_str(DQL_T_DOMAIN, s, n > 1 ? len - 1 : len);
+    }
+    return tu;
+}
+
 /* Builds the bags of the three sections in one walk over the records (OPT
  * skipped). Returns the decoder error, DQL_DNS_OK when every record read. */
-static dql_dns_err build_bags(pload *L, const dql_dns_msg *m, dql_arena *a, dql_value out[3])
+static dql_dns_err build_bags(pload *L, const dql_dns_msg *m, dql_arena *a, dql_value qname, dql_value out[3])
 {
     unsigned cnt[3] = { m->h.ancount, m->h.nscount, m->h.arcount };
     size_t room = m->len > m->rr_off ? (m->len - m->rr_off) / 11 + 1 : 1;   /* 11: smallest record */
@@ -366,25 +512,32 @@ static dql_dns_err build_bags(pload *L, const dql_dns_msg *m, dql_arena *a, dql_
     dql_dns_err e = DQL_DNS_OK;
     int r;
     dql_zone_rrtup_reset(&L->tup);
+    if (qname.type == DQL_T_DOMAIN && m->qname_len <= sizeof L->tup.last) {
+        /* the first owner is mostly the question's name: its text is known */
+        memcpy(L->tup.last, m->qname, m->qname_len);
+        L->tup.lastn = m->qname_len;
+        L->tup.lastv = qname;
+    }
     while ((r = dql_dns_iter_next(&it, &L->rr, &e)) == 1) {
         dql_dns_rr *rr = &L->rr;
         int s = rr->section - DQL_DNS_SEC_ANSWER;
         if (s < 0 || s > 2 || !bags[s] || rr->type == 41) continue;
         if (bags[s]->n >= cnt[s] || bags[s]->n >= room) continue;
-        bags[s]->t[bags[s]->n++] = dql_zone_rr_tuple(&L->tup, a, rr->owner, rr->owner_len, rr->ttl, rr->type,
-                                                     rr->rdata, rr->rdlen);
+        bags[s]->t[bags[s]->n++] = rr_tuple(L, a, rr);
     }
     for (int s = 0; s < 3; s++)
         if (bags[s] && bags[s]->n) out[s] = bag_val(bags[s]);
     return r < 0 ? e : DQL_DNS_OK;
 }
 
-static const char *opcode_name(int op, char *buf)
+static dql_value opcode_val(dql_arena *a, int op)
 {
     static const char *const n[] = { "QUERY", "IQUERY", "STATUS", NULL, "NOTIFY", "UPDATE", "DSO" };
-    if (op >= 0 && op < 7 && n[op]) return n[op];
-    snprintf(buf, 16, "OPCODE%d", op);
-    return buf;
+    static const uint8_t nl[] = { 5, 6, 6, 0, 6, 6, 3 };
+    if (op >= 0 && op < 7 && n[op]) return dql_chararray(n[op], nl[op]);
+    char buf[16];
+    snprintf(buf, sizeof buf, "OPCODE%d", op);
+    return dql_chararray_copy(a, buf, strlen(buf));
 }
 
 /* EDNS options: client subnet (code 8) and cookie (code 10). */
@@ -422,11 +575,14 @@ static void fill_row(pload *L, dql_arena *a, dql_value *row, const dql_pcap_msg 
     dql_dns_msg *m = &L->dm;
     bool hdr = false, q = false, full = false;
     dql_dns_err e = DQL_DNS_OK;
+    const uint8_t *qwire = m->qname;   /* the question's name in wire form */
+    size_t qwlen = 0;
     if (pm->dns) {
         if (L->need_full) {
             e = dql_dns_msg_parse(pm->dns, pm->len, m);
             hdr = pm->len >= DQL_DNS_HDR_LEN;
             q = m->qname_len > 0;
+            qwlen = m->qname_len;
             full = e == DQL_DNS_OK;
             if (!hdr && !error) error = "message shorter than a DNS header";
             else if (e != DQL_DNS_OK && !error) error = dql_dns_strerror(e);
@@ -434,7 +590,22 @@ static void fill_row(pload *L, dql_arena *a, dql_value *row, const dql_pcap_msg 
             hdr = dql_dns_header_read(pm->dns, pm->len, &m->h);
             m->qname_len = 0;
             if (hdr && L->need_qname && m->h.qdcount) {
-                size_t nx = dql_dns_name_unpack(pm->dns, pm->len, DQL_DNS_HDR_LEN, m->qname, &m->qname_len, &e);
+                /* The question's name is read in place when it has no
+                 * compression pointer (it has none in practice): the labels
+                 * are within the message, shorter than 64 octets, 255 in
+                 * all, so dql_dns_name_unpack() would copy them as they
+                 * are. Anything else goes through it. */
+                const uint8_t *d = pm->dns;
+                size_t nx = DQL_DNS_HDR_LEN;
+                while (nx < pm->len && d[nx] && d[nx] < 64) nx += 1u + d[nx];
+                if (nx < pm->len && d[nx] == 0 && nx + 1 - DQL_DNS_HDR_LEN <= DQL_DNS_NAME_MAX) {
+                    qwire = d + DQL_DNS_HDR_LEN;
+                    qwlen = ++nx - DQL_DNS_HDR_LEN;
+                } else {
+                    nx = dql_dns_name_unpack(d, pm->len, DQL_DNS_HDR_LEN, m->qname, &m->qname_len, &e);
+                    qwire = m->qname;
+                    qwlen = m->qname_len;
+                }
                 if (nx && nx + 4 <= pm->len) {
                     q = true;
                     m->qtype = (uint16_t)(pm->dns[nx] << 8 | pm->dns[nx + 1]);
@@ -444,79 +615,71 @@ static void fill_row(pload *L, dql_arena *a, dql_value *row, const dql_pcap_msg 
             m->rcode = hdr ? DQL_DNS_RCODE(m->h.flags) : 0;
         }
     }
+    dql_value qv = dql_null();
+    if (q && L->want[PC_QNAME]) qv = domain_val(L, a, qwire, qwlen);
     dql_value bags[3] = { dql_null(), dql_null(), dql_null() };
     if (full && L->need_bags) {
-        dql_dns_err be = build_bags(L, m, a, bags);
+        dql_dns_err be = build_bags(L, m, a, qv, bags);
         if (be != DQL_DNS_OK && !error) error = dql_dns_strerror(be);
     }
     dql_value ecs = dql_null();
     bool cookie = false;
     if (full && m->edns && (L->want[PC_ECS] || L->want[PC_COOKIE])) edns_opts(m, a, &ecs, &cookie);
     uint16_t f = hdr ? m->h.flags : 0;
-    for (int j = 0; j < L->ncols; j++) {
-        int c = L->col[j];
-        if (c < 0 || !L->want[c]) { row[j] = dql_null(); continue; }
-        dql_value v = dql_null();
-        switch (c) {
-        case PC_TS: v = dql_datetime(pm->ts_ns / 1000); break;
-        case PC_SRC: v = dql_ip_make(a, pm->src, pm->af == 4 ? 4 : 16); break;
-        case PC_DST: v = dql_ip_make(a, pm->dst, pm->af == 4 ? 4 : 16); break;
-        case PC_SPORT: v = dql_int(pm->sport); break;
-        case PC_DPORT: v = dql_int(pm->dport); break;
-        case PC_TRANSPORT: v = pm->proto == DQL_PCAP_TCP ? dql_chararray("tcp", 3) : dql_chararray("udp", 3); break;
-        case PC_VLAN: if (pm->vlan >= 0) v = dql_int(pm->vlan); break;
-        case PC_IP_TTL: if (pm->ip_ttl >= 0) v = dql_int(pm->ip_ttl); break;
-        case PC_ID: if (hdr) v = dql_int(m->h.id); break;
-        case PC_QR: if (hdr) v = dql_bool(f & DQL_DNS_F_QR); break;
-        case PC_OPCODE:
-            if (hdr) {
-                char nb[16];
-                const char *s = opcode_name(DQL_DNS_OPCODE(f), nb);
-                v = s == nb ? dql_chararray_copy(a, s, strlen(s)) : dql_chararray(s, strlen(s));
-            }
-            break;
-        case PC_RCODE:
-            if (hdr) {
-                char nb[16];
-                const char *s = dql_dns_rcode_name(m->rcode, nb);
-                v = s == nb ? dql_chararray_copy(a, s, strlen(s)) : dql_chararray(s, strlen(s));
-            }
-            break;
-        case PC_AA: if (hdr) v = dql_bool(f & DQL_DNS_F_AA); break;
-        case PC_TC: if (hdr) v = dql_bool(f & DQL_DNS_F_TC); break;
-        case PC_RD: if (hdr) v = dql_bool(f & DQL_DNS_F_RD); break;
-        case PC_RA: if (hdr) v = dql_bool(f & DQL_DNS_F_RA); break;
-        case PC_AD: if (hdr) v = dql_bool(f & DQL_DNS_F_AD); break;
-        case PC_CD: if (hdr) v = dql_bool(f & DQL_DNS_F_CD); break;
-        case PC_QNAME: if (q) v = domain_val(L, a, m->qname, m->qname_len); break;
-        case PC_QTYPE: if (q) v = type_val(L, a, m->qtype); break;
-        case PC_QCLASS:
-            if (q) {
-                if (m->qclass == 1) v = dql_chararray("IN", 2);
-                else {
-                    L->tb.len = 0;
-                    dql_zone_class_text(&L->tb, m->qclass);
-                    v = dql_chararray_copy(a, L->tb.p, L->tb.len);
-                }
-            }
-            break;
-        case PC_QDCOUNT: if (hdr) v = dql_int(m->h.qdcount); break;
-        case PC_ANCOUNT: if (hdr) v = dql_int(m->h.ancount); break;
-        case PC_NSCOUNT: if (hdr) v = dql_int(m->h.nscount); break;
-        case PC_ARCOUNT: if (hdr) v = dql_int(m->h.arcount); break;
-        case PC_EDNS_UDP: if (full && m->edns) v = dql_int(m->edns_udp); break;
-        case PC_DO: if (full && m->edns) v = dql_bool(m->edns_do); break;
-        case PC_EDNS_VERSION: if (full && m->edns) v = dql_int(m->edns_version); break;
-        case PC_ECS: v = ecs; break;
-        case PC_COOKIE: if (full && m->edns) v = dql_bool(cookie); break;
-        case PC_ANSWERS: v = bags[0]; break;
-        case PC_AUTHORITY: v = bags[1]; break;
-        case PC_ADDITIONAL: v = bags[2]; break;
-        case PC_SIZE: if (pm->dns) v = dql_int((int32_t)pm->size); break;
-        case PC_ERROR: if (error) v = dql_chararray(error, strlen(error)); break;
-        default: break;
-        }
-        row[j] = v;
+    /* Every column is set once, straight-line, in a fixed order (what is
+     * not wanted is null): into the row itself when its columns are the
+     * pcap columns in order (no AS), else into L->V and then moved to
+     * their places. */
+    static const dql_value NUL;
+    dql_value *V = L->direct ? row : L->V;
+    const bool *w = L->want;
+#define SET(c, cond, val) (V[c] = w[c] && (cond) ? (val) : NUL)
+    SET(PC_TS, true, dql_datetime(pm->ts_ns / 1000));
+    SET(PC_SRC, true, ip_val(a, pm->src, pm->af));
+    SET(PC_SPORT, true, dql_int(pm->sport));
+    SET(PC_DST, true, ip_val(a, pm->dst, pm->af));
+    SET(PC_DPORT, true, dql_int(pm->dport));
+    SET(PC_TRANSPORT, true, pm->proto == DQL_PCAP_TCP ? dql_chararray("tcp", 3) : dql_chararray("udp", 3));
+    SET(PC_VLAN, pm->vlan >= 0, dql_int(pm->vlan));
+    SET(PC_IP_TTL, pm->ip_ttl >= 0, dql_int(pm->ip_ttl));
+    SET(PC_ID, hdr, dql_int(m->h.id));
+    SET(PC_QR, hdr, dql_bool(f & DQL_DNS_F_QR));
+    SET(PC_OPCODE, hdr, opcode_val(a, DQL_DNS_OPCODE(f)));
+    SET(PC_RCODE, hdr, rcode_val(L, a, m->rcode));
+    SET(PC_AA, hdr, dql_bool(f & DQL_DNS_F_AA));
+    SET(PC_TC, hdr, dql_bool(f & DQL_DNS_F_TC));
+    SET(PC_RD, hdr, dql_bool(f & DQL_DNS_F_RD));
+    SET(PC_RA, hdr, dql_bool(f & DQL_DNS_F_RA));
+    SET(PC_AD, hdr, dql_bool(f & DQL_DNS_F_AD));
+    SET(PC_CD, hdr, dql_bool(f & DQL_DNS_F_CD));
+    SET(PC_QNAME, true, qv);
+    SET(PC_QTYPE, q, type_val(L, a, m->qtype));
+    SET(PC_QCLASS, q, m->qclass == 1 ? dql_chararray("IN", 2) : class_val(L, a, m->qclass));
+    SET(PC_QDCOUNT, hdr, dql_int(m->h.qdcount));
+    SET(PC_ANCOUNT, hdr, dql_int(m->h.ancount));
+    SET(PC_NSCOUNT, hdr, dql_int(m->h.nscount));
+    SET(PC_ARCOUNT, hdr, dql_int(m->h.arcount));
+    SET(PC_EDNS_UDP, full && m->edns, dql_int(m->edns_udp));
+    SET(PC_DO, full && m->edns, dql_bool(m->edns_do));
+    SET(PC_EDNS_VERSION, full && m->edns, dql_int(m->edns_version));
+    SET(PC_ECS, true, ecs);
+    SET(PC_COOKIE, full && m->edns, dql_bool(cookie));
+    SET(PC_ANSWERS, true, bags[0]);
+    SET(PC_AUTHORITY, true, bags[1]);
+    SET(PC_ADDITIONAL, true, bags[2]);
+    SET(PC_SIZE, pm->dns, dql_int((int32_t)pm->size));
+    SET(PC_ERROR, error, dql_chararray(error, strlen(error)));
+#undef SET
+    if (L->direct) {
+        for (int j = PC__BASE; j < L->ncols; j++) row[j] = NUL;   /* pairs columns: pair_row's */
+        return;
+    }
+    if (L->nwant != L->ncols) memset(row, 0, sizeof *row * (size_t)L->ncols);   /* all null */
+    for (int k = 0; k < L->nwant; k++) {
+        /* two 8-byte halves: V was just written that way */
+        uint64_t h[2];
+        memcpy(h, &V[L->wc[k]], 16);
+        memcpy(&row[L->wj[k]], h, 16);
     }
 }
 
@@ -811,4 +974,5 @@ const dql_loader_def dql_loader_pcap = {
     "pcap", "pcap([ports = (53, ...)], [pairs = false], [timeout = '5s'], [max_pending = 1000000])",
     "DNS messages in pcap/pcapng captures (.gz, dirs, globs, '-'): one row per message, or per exchange with pairs",
     pload_plan, pload_open, pload_next, pload_close, pload_progress,
+    "file (a contiguous block of the captures in time order)",
 };

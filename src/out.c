@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static const char *const mode_names[DQL_OUT__COUNT] = {
     "table", "box", "csv", "tsv", "json", "jsonl", "markdown", "line",
@@ -59,6 +60,8 @@ struct dql_printer {
     uint64_t total;    /* rows seen */
     uint64_t shown;    /* rows printed (line mode) */
     dql_buf tmp, line;
+    dql_buf nulltext;  /* csv/tsv: the null text as a cell */
+    size_t flush_at;   /* csv/tsv: rows collect in line up to this many bytes */
 };
 
 /* Number of UTF-8 code points in s[0..n). */
@@ -86,6 +89,8 @@ static size_t utf8_prefix(const char *s, size_t n, uint32_t k)
     return i;
 }
 
+static void buf_csv(dql_buf *b, const char *s, size_t n, char d);
+
 dql_printer *dql_printer_new(const dql_out_opts *o, const dql_schema *s)
 {
     dql_printer *p = dql_xcalloc(1, sizeof *p);
@@ -108,6 +113,13 @@ dql_printer *dql_printer_new(const dql_out_opts *o, const dql_schema *s)
     }
     p->buffered = o->mode == DQL_OUT_TABLE || o->mode == DQL_OUT_BOX || o->mode == DQL_OUT_MARKDOWN;
     dql_arena_init(&p->arena);
+    if (o->mode == DQL_OUT_CSV)
+        buf_csv(&p->nulltext, p->o.nullvalue, strlen(p->o.nullvalue), ',');
+    else if (o->mode == DQL_OUT_TSV)
+        dql_buf_tsv(&p->nulltext, p->o.nullvalue, strlen(p->o.nullvalue));
+    /* csv and tsv rows are written 64 KB at a time, except to a terminal,
+     * where each row shows as it comes */
+    p->flush_at = isatty(fileno(p->fp)) ? 0 : 64 * 1024;
     return p;
 }
 
@@ -202,7 +214,6 @@ static void buf_csv(dql_buf *b, const char *s, size_t n, char d)
 static void print_header_sv(dql_printer *p)
 {
     dql_buf *b = &p->line;
-    b->len = 0;
     for (int j = 0; j < p->ncols; j++) {
         if (j)
             dql_buf_putc(b, p->o.mode == DQL_OUT_CSV ? ',' : '\t');
@@ -212,7 +223,14 @@ static void print_header_sv(dql_printer *p)
             dql_buf_tsv(b, p->label[j], strlen(p->label[j]));
     }
     dql_buf_putc(b, '\n');
-    fwrite(b->p, 1, b->len, p->fp);
+}
+
+/* Writes the csv/tsv rows collected in line. */
+static void flush_line(dql_printer *p)
+{
+    if (p->line.len && (p->o.mode == DQL_OUT_CSV || p->o.mode == DQL_OUT_TSV))
+        fwrite(p->line.p, 1, p->line.len, p->fp);
+    p->line.len = 0;
 }
 
 static void json_object(dql_printer *p, const dql_value *row)
@@ -266,32 +284,42 @@ void dql_printer_row(dql_printer *p, const dql_value *row)
     const char *s;
     size_t n;
     switch (p->o.mode) {
-    case DQL_OUT_CSV: case DQL_OUT_TSV: {
-        char d = p->o.mode == DQL_OUT_CSV ? ',' : '\t';
+    case DQL_OUT_TSV: {
+        /* rows are appended to line and written flush_at bytes at a time */
+        dql_buf *b = &p->line;
         if (k == 0 && p->o.headers)
             print_header_sv(p);
-        /* the whole line is built in a buffer and written once */
+        dql_row_format_tsv(b, row, p->ncols, p->nulltext.p, p->nulltext.len);
+        if (b->len >= p->flush_at)
+            flush_line(p);
+        return;
+    }
+    case DQL_OUT_CSV: {
         dql_buf *b = &p->line;
-        b->len = 0;
+        if (k == 0 && p->o.headers)
+            print_header_sv(p);
         for (int j = 0; j < p->ncols; j++) {
             if (j)
-                dql_buf_putc(b, d);
+                dql_buf_putc(b, ',');
             dql_type t = (dql_type)row[j].type;
             if (t == DQL_T_NULL) {
-                s = p->o.nullvalue;
-                n = strlen(s);
-            } else if (t != DQL_T_CHARARRAY && t != DQL_T_BYTEARRAY && t != DQL_T_DOMAIN) {
-                /* format straight into the line; escape only if needed */
+                dql_buf_put(b, p->nulltext.p, p->nulltext.len);
+                continue;
+            }
+            if (t != DQL_T_CHARARRAY && t != DQL_T_BYTEARRAY && t != DQL_T_DOMAIN) {
+                /* format straight into the line; quote only if needed
+                 * (only strings inside a container can need it) */
                 size_t at = b->len;
                 dql_value_format(b, row[j]);
+                if (t != DQL_T_TUPLE && t != DQL_T_BAG && t != DQL_T_MAP)
+                    continue;
                 bool plain = true;
-                if (d == ',') {
-                    for (size_t i = at; i < b->len && plain; i++) {
-                        unsigned char c = (unsigned char)b->p[i];
-                        plain = !(c == ',' || c == '"' || c == '\n' || c == '\r');
-                    }
-                } else plain = dql_tsv_plain(b->p + at, b->len - at) == b->len - at;
-                if (plain) continue;
+                for (size_t i = at; i < b->len && plain; i++) {
+                    unsigned char c = (unsigned char)b->p[i];
+                    plain = !(c == ',' || c == '"' || c == '\n' || c == '\r');
+                }
+                if (plain)
+                    continue;
                 p->tmp.len = 0;
                 dql_buf_put(&p->tmp, b->p + at, b->len - at);
                 b->len = at;
@@ -301,13 +329,11 @@ void dql_printer_row(dql_printer *p, const dql_value *row)
                 s = row[j].u.s;
                 n = row[j].len;
             }
-            if (d == ',')
-                buf_csv(b, s, n, d);
-            else
-                dql_buf_tsv(b, s, n);
+            buf_csv(b, s, n, ',');
         }
         dql_buf_putc(b, '\n');
-        fwrite(b->p, 1, b->len, p->fp);
+        if (b->len >= p->flush_at)
+            flush_line(p);
         return;
     }
     case DQL_OUT_JSON:
@@ -450,6 +476,7 @@ static void print_table(dql_printer *p)
 void dql_printer_end(dql_printer *p)
 {
     uint64_t shown = p->total;
+    flush_line(p);
     switch (p->o.mode) {
     case DQL_OUT_JSON:
         fputs(p->total ? "]\n" : "[]\n", p->fp);
@@ -479,6 +506,7 @@ void dql_printer_free(dql_printer *p)
 {
     if (!p)
         return;
+    flush_line(p);   /* rows of a failed or interrupted DUMP stay printed */
     for (int j = 0; j < p->ncols; j++)
         free(p->label[j]);
     free(p->label);
@@ -487,5 +515,6 @@ void dql_printer_free(dql_printer *p)
     dql_arena_free(&p->arena);
     dql_buf_free(&p->tmp);
     dql_buf_free(&p->line);
+    dql_buf_free(&p->nulltext);
     free(p);
 }

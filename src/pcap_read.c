@@ -22,7 +22,7 @@
 
 #include "dql.h"
 
-#define BUF_SIZE (4u << 20)          /* read size */
+#define BUF_SIZE (256u << 10)        /* read size: syscalls do not count, and it stays in cache */
 #define MAX_RECORD (16u << 20)       /* a larger caplen is a corrupt file */
 
 struct dql_pcap_src {
@@ -117,7 +117,7 @@ dql_pcap_src *dql_pcap_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open '%s'", path);
         return NULL;
     }
-    gzbuffer(s->gz, 1u << 20);
+    gzbuffer(s->gz, 64u << 10);   /* reads of 128 KB and more go straight into buf */
     s->cap = BUF_SIZE;
     s->buf = dql_xmalloc(s->cap);
     s->prec = 6;

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <errno.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---------------------------------------------------------------- status */
 
@@ -605,10 +608,40 @@ char *dql_read_file(const char *path, size_t *len, char *err, size_t errlen)
 /* Index of the first byte of s[0..n) that TSV must escape, or n. Eight bytes
  * at a time: a word has none of \t \n \r \\ when no byte is below 0x0e
  * and none equals 0x5c (the rare false alarm is settled byte by byte). */
+/* Bytes TSV escapes: tab, newline, carriage return, backslash. */
+static const uint8_t tsv_special[256] = { ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\\'] = 1 };
+
+#ifdef __SSE2__
+/* Bit i set when byte i of the 16 at s is one TSV escapes. */
+static inline unsigned tsv_mask16(const char *s)
+{
+    const __m128i w = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('\t')), _mm_cmpeq_epi8(w, _mm_set1_epi8('\n')));
+    m = _mm_or_si128(m, _mm_cmpeq_epi8(w, _mm_set1_epi8('\r')));
+    m = _mm_or_si128(m, _mm_cmpeq_epi8(w, _mm_set1_epi8('\\')));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
 size_t dql_tsv_plain(const char *s, size_t n)
 {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     size_t i = 0;
+#ifdef __SSE2__
+    if (n >= 16) {
+        for (; i + 16 <= n; i += 16) {
+            unsigned m = tsv_mask16(s + i);
+            if (m)
+                return i + (size_t)__builtin_ctz(m);
+        }
+        if (i < n) {
+            /* the last 16 bytes, overlapping what was checked */
+            unsigned m = tsv_mask16(s + n - 16) >> (16 - (n - i));
+            return m ? i + (size_t)__builtin_ctz(m) : n;
+        }
+        return n;
+    }
+#else
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);
@@ -617,23 +650,64 @@ size_t dql_tsv_plain(const char *s, size_t n)
         uint64_t bs = (x - ones) & ~x & highs;                   /* a byte == 0x5c */
         if (low | bs) break;
     }
-    for (; i < n; i++) {
-        char c = s[i];
-        if (c == '\t' || c == '\n' || c == '\r' || c == '\\') return i;
-    }
+#endif
+    for (; i < n; i++)
+        if (tsv_special[(unsigned char)s[i]])
+            return i;
     return n;
+}
+
+/* True when one of the 8 bytes of w is a byte TSV escapes (exact). */
+static inline bool tsv_any8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t a = w ^ (ones * '\t'), b = w ^ (ones * '\n'), c = w ^ (ones * '\r'), d = w ^ (ones * '\\');
+    return (((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c) | ((d - ones) & ~d)) & highs;
 }
 
 void dql_buf_tsv(dql_buf *b, const char *s, size_t n)
 {
+    /* room for the worst case (every byte escaped) and for whole 16-byte
+     * stores past the end, so the loop needs no checks */
+    if (b->cap - b->len <= 2 * n + 16 || !b->p)
+        dql_buf_reserve(b, 2 * n + 16);
+    char *o = b->p + b->len;
     size_t i = 0;
-    while (i < n) {
-        size_t j = i + dql_tsv_plain(s + i, n - i);
-        dql_buf_put(b, s + i, j - i);
-        if (j == n) break;
-        char c = s[j];
-        char e[2] = { '\\', c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\' };
-        dql_buf_put(b, e, 2);
-        i = j + 1;
+#ifdef __SSE2__
+    while (i + 16 <= n) {
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        _mm_storeu_si128((__m128i *)(void *)o, w);
+        unsigned m = tsv_mask16(s + i);
+        if (!m) {
+            i += 16;
+            o += 16;
+            continue;
+        }
+        size_t k = (size_t)__builtin_ctz(m);
+        char c = s[i + k];
+        o += k;
+        *o++ = '\\';
+        *o++ = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+        i += k + 1;
     }
+#endif
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (tsv_any8(w))
+            break;
+        memcpy(o, &w, 8);
+        i += 8;
+        o += 8;
+    }
+    for (; i < n; i++) {
+        char c = s[i];
+        if (tsv_special[(unsigned char)c]) {
+            *o++ = '\\';
+            *o++ = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+        } else {
+            *o++ = c;
+        }
+    }
+    b->len = (size_t)(o - b->p);
 }

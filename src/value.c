@@ -25,6 +25,7 @@
 
 #define ALLOC(a, n) dql_arena_alloc_inline((a), (n))
 #define IS_UPPER(c) ((unsigned)(c) - 'A' < 26u)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* ------------------------------------------------------------------ types */
 
@@ -800,20 +801,65 @@ bool dql_ip_parse(const char *s, size_t n, uint8_t out[16], int *len)
     return true;
 }
 
-static size_t fmt_u(char *b, uint64_t u)
+/* "00" "01" ... "99": two digits per table lookup. */
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal digits of u (u >= 10). */
+static inline unsigned ndigits(uint64_t u)
 {
-    char t[20];
-    size_t k = 0;
-    do {
-        t[k++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    for (size_t i = 0; i < k; i++)
-        b[i] = t[k - 1 - i];
+    static const uint64_t p10[20] = {
+        1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+        1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+        100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+        1000000000000000000ull, 10000000000000000000ull,
+    };
+    unsigned t = ((unsigned)(64 - __builtin_clzll(u)) * 1233u) >> 12;   /* floor or ceil of log10 */
+    return t + 1 - (u < p10[t]);
+}
+
+/* Writes the k low digits of u backwards ending at e (u < 10^k). */
+static ALWAYS_INLINE void put_digits(char *e, uint64_t u, unsigned k)
+{
+    if (u <= UINT32_MAX) {
+        uint32_t x = (uint32_t)u;          /* cheaper divisions */
+        while (k >= 2) {
+            uint32_t r = x % 100;
+            x /= 100;
+            e -= 2;
+            memcpy(e, digits2 + 2 * r, 2);
+            k -= 2;
+        }
+        if (k)
+            *--e = (char)('0' + x);
+        return;
+    }
+    while (k >= 2) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        e -= 2;
+        memcpy(e, digits2 + 2 * r, 2);
+        k -= 2;
+    }
+    if (k)
+        *--e = (char)('0' + u);
+}
+
+/* Decimal text of u; at most 20 bytes. */
+static ALWAYS_INLINE size_t fmt_u(char *b, uint64_t u)
+{
+    if (u < 10) {
+        b[0] = (char)('0' + u);
+        return 1;
+    }
+    unsigned k = ndigits(u);
+    put_digits(b + k, u, k);
     return k;
 }
 
-static size_t fmt_i64(char *b, int64_t v)
+static ALWAYS_INLINE size_t fmt_i64(char *b, int64_t v)
 {
     if (v < 0) {
         b[0] = '-';
@@ -822,16 +868,84 @@ static size_t fmt_i64(char *b, int64_t v)
     return fmt_u(b, (uint64_t)v);
 }
 
-static size_t fmt_v4(char *b, const uint8_t *ip)
+/* Each octet value in decimal and a dot, in 4 bytes (NUL padded), and the
+ * length of that text: a dotted quad is four copies without a branch. */
+static const char octet_txt[256 * 4 + 1] =
+    "0.\0\0" "1.\0\0" "2.\0\0" "3.\0\0" "4.\0\0" "5.\0\0" "6.\0\0" "7.\0\0"
+    "8.\0\0" "9.\0\0" "10.\0" "11.\0" "12.\0" "13.\0" "14.\0" "15.\0"
+    "16.\0" "17.\0" "18.\0" "19.\0" "20.\0" "21.\0" "22.\0" "23.\0"
+    "24.\0" "25.\0" "26.\0" "27.\0" "28.\0" "29.\0" "30.\0" "31.\0"
+    "32.\0" "33.\0" "34.\0" "35.\0" "36.\0" "37.\0" "38.\0" "39.\0"
+    "40.\0" "41.\0" "42.\0" "43.\0" "44.\0" "45.\0" "46.\0" "47.\0"
+    "48.\0" "49.\0" "50.\0" "51.\0" "52.\0" "53.\0" "54.\0" "55.\0"
+    "56.\0" "57.\0" "58.\0" "59.\0" "60.\0" "61.\0" "62.\0" "63.\0"
+    "64.\0" "65.\0" "66.\0" "67.\0" "68.\0" "69.\0" "70.\0" "71.\0"
+    "72.\0" "73.\0" "74.\0" "75.\0" "76.\0" "77.\0" "78.\0" "79.\0"
+    "80.\0" "81.\0" "82.\0" "83.\0" "84.\0" "85.\0" "86.\0" "87.\0"
+    "88.\0" "89.\0" "90.\0" "91.\0" "92.\0" "93.\0" "94.\0" "95.\0"
+    "96.\0" "97.\0" "98.\0" "99.\0" "100." "101." "102." "103."
+    "104." "105." "106." "107." "108." "109." "110." "111."
+    "112." "113." "114." "115." "116." "117." "118." "119."
+    "120." "121." "122." "123." "124." "125." "126." "127."
+    "128." "129." "130." "131." "132." "133." "134." "135."
+    "136." "137." "138." "139." "140." "141." "142." "143."
+    "144." "145." "146." "147." "148." "149." "150." "151."
+    "152." "153." "154." "155." "156." "157." "158." "159."
+    "160." "161." "162." "163." "164." "165." "166." "167."
+    "168." "169." "170." "171." "172." "173." "174." "175."
+    "176." "177." "178." "179." "180." "181." "182." "183."
+    "184." "185." "186." "187." "188." "189." "190." "191."
+    "192." "193." "194." "195." "196." "197." "198." "199."
+    "200." "201." "202." "203." "204." "205." "206." "207."
+    "208." "209." "210." "211." "212." "213." "214." "215."
+    "216." "217." "218." "219." "220." "221." "222." "223."
+    "224." "225." "226." "227." "228." "229." "230." "231."
+    "232." "233." "234." "235." "236." "237." "238." "239."
+    "240." "241." "242." "243." "244." "245." "246." "247."
+    "248." "249." "250." "251." "252." "253." "254." "255.";
+#define OCTET_LEN(x) ((x) < 10 ? 2 : (x) < 100 ? 3 : 4)
+static const uint8_t octet_len[256] = {
+#define L8(x) OCTET_LEN(x), OCTET_LEN(x + 1), OCTET_LEN(x + 2), OCTET_LEN(x + 3), OCTET_LEN(x + 4), \
+    OCTET_LEN(x + 5), OCTET_LEN(x + 6), OCTET_LEN(x + 7)
+#define L64(x) L8(x), L8(x + 8), L8(x + 16), L8(x + 24), L8(x + 32), L8(x + 40), L8(x + 48), L8(x + 56)
+    L64(0), L64(64), L64(128), L64(192)
+#undef L64
+#undef L8
+};
+#undef OCTET_LEN
+
+/* Dotted quad; at most 15 bytes, but 16 are written (b has the room). */
+static inline size_t fmt_v4(char *b, const uint8_t *ip)
 {
     size_t k = 0;
     for (int i = 0; i < 4; i++) {
-        if (i)
-            b[k++] = '.';
-        k += fmt_u(b + k, ip[i]);
+        memcpy(b + k, octet_txt + 4 * ip[i], 4);
+        k += octet_len[ip[i]];
     }
-    return k;
+    return k - 1;   /* the last dot */
 }
+
+/* For each set of zero groups of an IPv6 address (bit i: group i is 0),
+ * the longest run of two or more of them, the first on a tie: start |
+ * length << 4, or 0 when there is none (RFC 5952 section 4.2). */
+static const uint8_t zero_run[256] = {
+    0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x21, 0x30, 0x00, 0x00, 0x00, 0x20, 0x22, 0x22, 0x31, 0x40,
+    0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x21, 0x30, 0x23, 0x23, 0x23, 0x20, 0x32, 0x32, 0x41, 0x50,
+    0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x21, 0x30, 0x00, 0x00, 0x00, 0x20, 0x22, 0x22, 0x31, 0x40,
+    0x24, 0x24, 0x24, 0x20, 0x24, 0x24, 0x21, 0x30, 0x33, 0x33, 0x33, 0x33, 0x42, 0x42, 0x51, 0x60,
+    0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x21, 0x30, 0x00, 0x00, 0x00, 0x20, 0x22, 0x22, 0x31, 0x40,
+    0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x21, 0x30, 0x23, 0x23, 0x23, 0x20, 0x32, 0x32, 0x41, 0x50,
+    0x25, 0x25, 0x25, 0x20, 0x25, 0x25, 0x21, 0x30, 0x25, 0x25, 0x25, 0x20, 0x22, 0x22, 0x31, 0x40,
+    0x34, 0x34, 0x34, 0x34, 0x34, 0x34, 0x34, 0x30, 0x43, 0x43, 0x43, 0x43, 0x52, 0x52, 0x61, 0x70,
+    0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x21, 0x30, 0x00, 0x00, 0x00, 0x20, 0x22, 0x22, 0x31, 0x40,
+    0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x21, 0x30, 0x23, 0x23, 0x23, 0x20, 0x32, 0x32, 0x41, 0x50,
+    0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x21, 0x30, 0x00, 0x00, 0x00, 0x20, 0x22, 0x22, 0x31, 0x40,
+    0x24, 0x24, 0x24, 0x20, 0x24, 0x24, 0x21, 0x30, 0x33, 0x33, 0x33, 0x33, 0x42, 0x42, 0x51, 0x60,
+    0x26, 0x26, 0x26, 0x20, 0x26, 0x26, 0x21, 0x30, 0x26, 0x26, 0x26, 0x20, 0x22, 0x22, 0x31, 0x40,
+    0x26, 0x26, 0x26, 0x20, 0x26, 0x26, 0x21, 0x30, 0x23, 0x23, 0x23, 0x20, 0x32, 0x32, 0x41, 0x50,
+    0x35, 0x35, 0x35, 0x35, 0x35, 0x35, 0x35, 0x30, 0x35, 0x35, 0x35, 0x35, 0x35, 0x35, 0x31, 0x40,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x53, 0x53, 0x53, 0x53, 0x62, 0x62, 0x71, 0x80,
+};
 
 /* RFC 5952: lower-case hex, no leading zeros, the longest run (the first
  * on a tie) of two or more zero groups as "::", v4-mapped as ::ffff:a.b.c.d.
@@ -843,29 +957,18 @@ static size_t fmt_ip(char *b, const uint8_t *ip, int len)
         return fmt_v4(b, ip);
     if (len != 16)
         return 0;
-    static const uint8_t mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
-    if (memcmp(ip, mapped, 12) == 0) {
+    unsigned g[8];
+    unsigned z = 0;                    /* bit i: group i is zero */
+    for (int i = 0; i < 8; i++) {
+        g[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
+        z |= (unsigned)(g[i] == 0) << i;
+    }
+    if ((z & 0x3f) == 0x1f && g[5] == 0xffff) {
         memcpy(b, "::ffff:", 7);
         return 7 + fmt_v4(b + 7, ip + 12);
     }
-    unsigned g[8];
-    for (int i = 0; i < 8; i++)
-        g[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
-    int best = -1, bestlen = 1;
-    for (int i = 0; i < 8;) {
-        if (g[i]) {
-            i++;
-            continue;
-        }
-        int j = i;
-        while (j < 8 && !g[j])
-            j++;
-        if (j - i > bestlen) {
-            best = i;
-            bestlen = j - i;
-        }
-        i = j;
-    }
+    unsigned r = zero_run[z];
+    int best = r ? (int)(r & 15) : -1, bestlen = (int)(r >> 4);
     size_t k = 0;
     for (int i = 0; i < 8; i++) {
         if (i == best) {
@@ -877,14 +980,17 @@ static size_t fmt_ip(char *b, const uint8_t *ip, int len)
         if (i && i != best + bestlen)
             b[k++] = ':';
         unsigned x = g[i];
-        bool started = false;
-        for (int s = 12; s >= 0; s -= 4) {
-            unsigned d = (x >> s) & 15;
-            if (d || started || s == 0) {
-                b[k++] = hex[d];
-                started = true;
-            }
+        if (x >= 0x1000) {
+            b[k++] = hex[x >> 12];
+            b[k++] = hex[x >> 8 & 15];
+            b[k++] = hex[x >> 4 & 15];
+        } else if (x >= 0x100) {
+            b[k++] = hex[x >> 8];
+            b[k++] = hex[x >> 4 & 15];
+        } else if (x >= 0x10) {
+            b[k++] = hex[x >> 4];
         }
+        b[k++] = hex[x & 15];
     }
     return k;
 }
@@ -1016,6 +1122,13 @@ bool dql_datetime_parse(const char *s, size_t n, int64_t *us)
     return true;
 }
 
+/* The text of the last second formatted ("YYYY-MM-DDTHH:MM:SS"), per
+ * thread: consecutive datetimes (packet times, log lines) mostly fall in
+ * the same second, and the calendar arithmetic is then skipped. */
+static _Thread_local int64_t dt_secs = INT64_MIN;
+static _Thread_local size_t dt_len;
+static _Thread_local char dt_text[32];
+
 /* Writes at most 40 bytes. */
 static size_t fmt_dt(char *b, int64_t us)
 {
@@ -1024,45 +1137,50 @@ static size_t fmt_dt(char *b, int64_t us)
         f += 1000000;
         secs--;
     }
-    int64_t days = secs / 86400, sod = secs % 86400;
-    if (sod < 0) {
-        sod += 86400;
-        days--;
-    }
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
     size_t k;
-    if (y >= 0 && y <= 9999) {
-        b[0] = (char)('0' + y / 1000);
-        b[1] = (char)('0' + y / 100 % 10);
-        b[2] = (char)('0' + y / 10 % 10);
-        b[3] = (char)('0' + y % 10);
-        k = 4;
+    if (secs == dt_secs) {
+        memcpy(b, dt_text, sizeof dt_text);
+        k = dt_len;
     } else {
-        b[0] = y < 0 ? '-' : '+';
-        k = 1 + fmt_u(b + 1, (uint64_t)(y < 0 ? -y : y));
-    }
-    unsigned parts[5] = { m, d, (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60) };
-    static const char sep[5] = { '-', '-', 'T', ':', ':' };
-    for (int i = 0; i < 5; i++) {
-        b[k++] = sep[i];
-        b[k++] = (char)('0' + parts[i] / 10);
-        b[k++] = (char)('0' + parts[i] % 10);
+        int64_t days = secs / 86400, sod = secs % 86400;
+        if (sod < 0) {
+            sod += 86400;
+            days--;
+        }
+        int64_t y;
+        unsigned m, d;
+        civil_from_days(days, &y, &m, &d);
+        if (y >= 0 && y <= 9999) {
+            memcpy(b, digits2 + 2 * (y / 100), 2);
+            memcpy(b + 2, digits2 + 2 * (y % 100), 2);
+            k = 4;
+        } else {
+            b[0] = y < 0 ? '-' : '+';
+            k = 1 + fmt_u(b + 1, y < 0 ? (uint64_t)0 - (uint64_t)y : (uint64_t)y);
+        }
+        unsigned parts[5] = { m, d, (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60) };
+        static const char sep[5] = { '-', '-', 'T', ':', ':' };
+        for (int i = 0; i < 5; i++) {
+            b[k++] = sep[i];
+            memcpy(b + k, digits2 + 2 * parts[i], 2);
+            k += 2;
+        }
+        if (k <= sizeof dt_text) {
+            memcpy(dt_text, b, k);
+            dt_len = k;
+            dt_secs = secs;
+        }
     }
     if (f) {
         unsigned fr = (unsigned)f;
-        int nd = 6;
+        unsigned nd = 6;
         if (fr % 1000 == 0) {
             fr /= 1000;
             nd = 3;
         }
         b[k++] = '.';
-        for (int i = nd - 1; i >= 0; i--) {
-            b[k + (size_t)i] = (char)('0' + fr % 10);
-            fr /= 10;
-        }
-        k += (size_t)nd;
+        put_digits(b + k + nd, fr, nd);
+        k += nd;
     }
     b[k++] = 'Z';
     return k;
@@ -1121,7 +1239,7 @@ static size_t fmt_double(char *b, double d)
 
 /* DUMP text of a non-container atom other than a string. Writes at most 64
  * bytes; returns 0 for types it does not handle. */
-static size_t fmt_atom(char *b, dql_value v)
+static inline size_t fmt_atom(char *b, dql_value v)
 {
     switch (v.type) {
     case DQL_T_BOOL:
@@ -1149,34 +1267,106 @@ static size_t fmt_atom(char *b, dql_value v)
     }
 }
 
-static void format_tuple(dql_buf *out, const dql_tuple *t)
+/* Bytes a TSV cell escapes (\t \n \r \\), and their escapes. */
+static const char tsv_esc[256] = { ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r', ['\\'] = '\\' };
+
+/* Nonzero when one of the bytes of w is one TSV escapes (exact: the "has a
+ * zero byte" test on w xor each of them). */
+static ALWAYS_INLINE uint64_t tsv_any8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t a = w ^ (ones * '\t'), b = w ^ (ones * '\n'), c = w ^ (ones * '\r'), d = w ^ (ones * '\\');
+    return (((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c) | ((d - ones) & ~d)) & highs;
+}
+
+static ALWAYS_INLINE uint32_t tsv_any4(uint32_t w)
+{
+    const uint32_t ones = 0x01010101u, highs = 0x80808080u;
+    uint32_t a = w ^ (ones * '\t'), b = w ^ (ones * '\n'), c = w ^ (ones * '\r'), d = w ^ (ones * '\\');
+    return (((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c) | ((d - ones) & ~d)) & highs;
+}
+
+/* dql_buf_tsv(), with short strings (most cells) done in line: a string of
+ * 4 to 15 bytes with nothing to escape is checked and copied as two
+ * overlapping words. */
+static ALWAYS_INLINE void tsv_str(dql_buf *out, const char *s, size_t n)
+{
+    if (n >= 16) {
+        dql_buf_tsv(out, s, n);
+        return;
+    }
+    if (out->cap - out->len <= 2 * n)
+        dql_buf_reserve(out, 2 * n);
+    char *o = out->p + out->len;
+    if (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, s, 8);
+        memcpy(&y, s + n - 8, 8);
+        if (!tsv_any8(x) && !tsv_any8(y)) {
+            memcpy(o, &x, 8);
+            memcpy(o + n - 8, &y, 8);
+            out->len += n;
+            return;
+        }
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        if (!tsv_any4(x) && !tsv_any4(y)) {
+            memcpy(o, &x, 4);
+            memcpy(o + n - 4, &y, 4);
+            out->len += n;
+            return;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i], e = tsv_esc[(unsigned char)c];
+        if (e) {
+            *o++ = '\\';
+            c = e;
+        }
+        *o++ = c;
+    }
+    out->len = (size_t)(o - out->p);
+}
+
+/* DUMP text of v appended to out; with tsv, the bytes of strings are
+ * escaped for a TSV cell as they are copied (dql_buf_tsv). Atoms other than
+ * strings never hold a byte TSV escapes, so escaping the pieces gives the
+ * same text as escaping the whole rendering afterwards. */
+static void format_value(dql_buf *out, dql_value v, bool tsv);
+
+static void format_tuple(dql_buf *out, const dql_tuple *t, bool tsv)
 {
     dql_buf_putc(out, '(');
     for (uint32_t i = 0; t && i < t->n; i++) {
         if (i)
             dql_buf_putc(out, ',');
-        dql_value_format(out, t->v[i]);
+        format_value(out, t->v[i], tsv);
     }
     dql_buf_putc(out, ')');
 }
 
-void dql_value_format(dql_buf *out, dql_value v)
+static void format_value(dql_buf *out, dql_value v, bool tsv)
 {
     switch (v.type) {
     case DQL_T_NULL:
         return;
     case DQL_T_CHARARRAY: case DQL_T_BYTEARRAY: case DQL_T_DOMAIN:
-        dql_buf_put(out, v.u.s, v.len);
+        if (tsv)
+            tsv_str(out, v.u.s, v.len);
+        else
+            dql_buf_put(out, v.u.s, v.len);
         return;
     case DQL_T_TUPLE:
-        format_tuple(out, v.u.t);
+        format_tuple(out, v.u.t, tsv);
         return;
     case DQL_T_BAG:
         dql_buf_putc(out, '{');
         for (uint64_t i = 0; v.u.b && i < v.u.b->n; i++) {
             if (i)
                 dql_buf_putc(out, ',');
-            format_tuple(out, v.u.b->t[i]);
+            format_tuple(out, v.u.b->t[i], tsv);
         }
         dql_buf_putc(out, '}');
         return;
@@ -1185,18 +1375,117 @@ void dql_value_format(dql_buf *out, dql_value v)
         for (uint32_t i = 0; v.u.m && i < v.u.m->n; i++) {
             if (i)
                 dql_buf_putc(out, ',');
-            dql_value_format(out, v.u.m->k[i]);
+            format_value(out, v.u.m->k[i], tsv);
             dql_buf_putc(out, '#');
-            dql_value_format(out, v.u.m->v[i]);
+            format_value(out, v.u.m->v[i], tsv);
         }
         dql_buf_putc(out, ']');
         return;
     default: {
-        dql_buf_reserve(out, 64);
+        if (out->cap - out->len <= 64 || !out->p)
+            dql_buf_reserve(out, 64);
         out->len += fmt_atom(out->p + out->len, v);
         return;
     }
     }
+}
+
+void dql_value_format(dql_buf *out, dql_value v)
+{
+    format_value(out, v, false);
+}
+
+static void tsv_container(dql_buf *out, dql_value v);
+
+/* A TSV cell: the common atoms in line, as this is on the path of every
+ * cell DUMP prints in tsv mode. */
+static ALWAYS_INLINE void tsv_cell(dql_buf *out, dql_value v)
+{
+    if (out->cap - out->len <= 64)      /* also when p is NULL: cap is 0 */
+        dql_buf_reserve(out, 64);
+    char *b = out->p + out->len;
+    switch (v.type) {
+    case DQL_T_NULL:
+        return;
+    case DQL_T_INT: case DQL_T_LONG:
+        out->len += fmt_i64(b, v.u.i);
+        return;
+    case DQL_T_BOOL:
+        if (v.u.i) {
+            memcpy(b, "true", 4);
+            out->len += 4;
+        } else {
+            memcpy(b, "false", 5);
+            out->len += 5;
+        }
+        return;
+    case DQL_T_DATETIME:
+        out->len += fmt_dt(b, v.u.i);
+        return;
+    case DQL_T_IP:
+        out->len += v.len == 4 ? fmt_v4(b, v.u.ip) : fmt_ip(b, v.u.ip, (int)v.len);
+        return;
+    case DQL_T_CHARARRAY: case DQL_T_BYTEARRAY: case DQL_T_DOMAIN:
+        tsv_str(out, v.u.s, v.len);
+        return;
+    case DQL_T_TUPLE: case DQL_T_BAG: case DQL_T_MAP:
+        tsv_container(out, v);
+        return;
+    default:
+        out->len += fmt_atom(b, v);
+        return;
+    }
+}
+
+static void tsv_tuple(dql_buf *out, const dql_tuple *t)
+{
+    dql_buf_putc(out, '(');
+    for (uint32_t i = 0; t && i < t->n; i++) {
+        if (i)
+            dql_buf_putc(out, ',');
+        tsv_cell(out, t->v[i]);
+    }
+    dql_buf_putc(out, ')');
+}
+
+/* format_value(.., true) of a tuple, bag or map, with their atoms in line. */
+static void tsv_container(dql_buf *out, dql_value v)
+{
+    switch (v.type) {
+    case DQL_T_TUPLE:
+        tsv_tuple(out, v.u.t);
+        return;
+    case DQL_T_BAG:
+        dql_buf_putc(out, '{');
+        for (uint64_t i = 0; v.u.b && i < v.u.b->n; i++) {
+            if (i)
+                dql_buf_putc(out, ',');
+            tsv_tuple(out, v.u.b->t[i]);
+        }
+        dql_buf_putc(out, '}');
+        return;
+    default:
+        format_value(out, v, true);
+        return;
+    }
+}
+
+void dql_value_format_tsv(dql_buf *out, dql_value v)
+{
+    tsv_cell(out, v);
+}
+
+void dql_row_format_tsv(dql_buf *out, const dql_value *row, int n, const char *null, size_t nulllen)
+{
+    for (int j = 0; j < n; j++) {
+        if (j)
+            dql_buf_putc(out, '\t');
+        if (row[j].type == DQL_T_NULL)
+            dql_buf_put(out, null, nulllen);
+        else
+            tsv_cell(out, row[j]);
+    }
+    dql_buf_putc(out, '\n');
 }
 
 /* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), or 0. */

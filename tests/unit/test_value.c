@@ -2,16 +2,19 @@
  * status table, arena, buffers, size and duration parsing, schemas, type
  * names, constructors and containers, deep copy, the value order, equality
  * and hash, DUMP and JSON rendering, parsing and casts, and the domain, ip
- * and datetime helpers.
+ * and datetime helpers; the fast integer, address, datetime and TSV text
+ * against printf, inet_ntop, gmtime_r and byte-at-a-time references.
  *
  * Prints only "N passed, M failed" (and a message per failure on stderr);
  * exits non-zero on failure. */
 #include "../../src/dql.h"
 #include "../../src/arena_inline.h"
 
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int npass, nfail;
 
@@ -825,6 +828,265 @@ static void test_cast(void)
           "long->chararray");
 }
 
+/* ------------------------------------------------- fast text rendering */
+
+/* The IPv6 text as value.c wrote it before its zero-run table (RFC 5952:
+ * the longest run of two or more zero groups, the first on a tie; v4-mapped
+ * as ::ffff:a.b.c.d; ::a.b.c.d is not used). */
+static void ref_ip6(char *b, const uint8_t *ip)
+{
+    static const uint8_t mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
+    if (memcmp(ip, mapped, 12) == 0) {
+        sprintf(b, "::ffff:%u.%u.%u.%u", ip[12], ip[13], ip[14], ip[15]);
+        return;
+    }
+    unsigned g[8];
+    for (int i = 0; i < 8; i++)
+        g[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
+    int best = -1, bestlen = 1;
+    for (int i = 0; i < 8;) {
+        if (g[i]) { i++; continue; }
+        int j = i;
+        while (j < 8 && !g[j]) j++;
+        if (j - i > bestlen) { best = i; bestlen = j - i; }
+        i = j;
+    }
+    size_t k = 0;
+    for (int i = 0; i < 8; i++) {
+        if (i == best) { b[k++] = ':'; b[k++] = ':'; i += bestlen - 1; continue; }
+        if (i && i != best + bestlen) b[k++] = ':';
+        k += (size_t)sprintf(b + k, "%x", g[i]);
+    }
+    b[k] = 0;
+}
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/* TSV escaping, one byte at a time. */
+static void ref_tsv(dql_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\t') dql_buf_put(b, "\\t", 2);
+        else if (c == '\n') dql_buf_put(b, "\\n", 2);
+        else if (c == '\r') dql_buf_put(b, "\\r", 2);
+        else if (c == '\\') dql_buf_put(b, "\\\\", 2);
+        else dql_buf_putc(b, c);
+    }
+}
+
+static void test_fast_format(void)
+{
+    /* integers against printf: every value to 100000, the edges of each
+     * digit count, random values of every magnitude */
+    int bad = 0;
+    char want[64];
+    dql_buf b = {0};
+    for (int64_t i = -1000; i <= 100000; i++) {
+        b.len = 0;
+        dql_value_format(&b, dql_long(i));
+        snprintf(want, sizeof want, "%lld", (long long)i);
+        bad += b.len != strlen(want) || memcmp(b.p, want, b.len) != 0;
+    }
+    int64_t edge[] = { INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, INT32_MIN, INT32_MAX,
+                       (int64_t)UINT32_MAX, (int64_t)UINT32_MAX + 1 };
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        b.len = 0;
+        dql_value_format(&b, dql_long(edge[i]));
+        snprintf(want, sizeof want, "%lld", (long long)edge[i]);
+        bad += b.len != strlen(want) || memcmp(b.p, want, b.len) != 0;
+    }
+    for (uint64_t p = 1, k = 0; k < 19; k++, p *= 10)
+        for (int64_t d = -1; d <= 1; d++)
+            for (int sg = -1; sg <= 1; sg += 2) {
+                int64_t v = sg * (int64_t)(p + (uint64_t)d);
+                b.len = 0;
+                dql_value_format(&b, dql_long(v));
+                snprintf(want, sizeof want, "%lld", (long long)v);
+                bad += b.len != strlen(want) || memcmp(b.p, want, b.len) != 0;
+            }
+    for (int i = 0; i < 200000; i++) {
+        int64_t v = (int64_t)(rnd() >> (rnd() % 64));
+        if (i & 1) v = -v;
+        b.len = 0;
+        dql_value_format(&b, i & 2 ? dql_long(v) : dql_int((int32_t)v));
+        snprintf(want, sizeof want, "%lld", (long long)(i & 2 ? v : (int32_t)v));
+        bad += b.len != strlen(want) || memcmp(b.p, want, b.len) != 0;
+    }
+    CHECK(bad == 0, "integers as printf writes them (%d differ)", bad);
+
+    /* IPv4: every octet value in every place */
+    bad = 0;
+    for (int pos = 0; pos < 4; pos++)
+        for (int x = 0; x < 256; x++) {
+            uint8_t ip[4] = { 10, 200, 3, 45 };
+            ip[pos] = (uint8_t)x;
+            b.len = 0;
+            dql_ip_format(&b, ip, 4);
+            snprintf(want, sizeof want, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
+            bad += b.len != strlen(want) || memcmp(b.p, want, b.len) != 0;
+        }
+    CHECK(bad == 0, "IPv4 text (%d differ)", bad);
+
+    /* IPv6: every set of zero groups, with groups of 1 to 4 hex digits,
+     * against the reference; against inet_ntop where glibc does not use its
+     * ::a.b.c.d form (groups 0-5 zero, then not ::1 and not ::) */
+    static const unsigned vals[] = { 1, 0xf, 0x10, 0xab, 0x100, 0xfff, 0x1000, 0xffff, 0x0db8, 0x2001 };
+    int bad_ref = 0, bad_ntop = 0, nntop = 0;
+    for (unsigned z = 0; z < 256; z++)
+        for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++) {
+            uint8_t ip[16];
+            for (int i = 0; i < 8; i++) {
+                unsigned g = (z >> i & 1) ? 0 : vals[(v + (size_t)i * 3) % (sizeof vals / sizeof vals[0])];
+                ip[2 * i] = (uint8_t)(g >> 8);
+                ip[2 * i + 1] = (uint8_t)g;
+            }
+            for (int mapped = 0; mapped < 2; mapped++) {
+                if (mapped) {      /* 0:0:0:0:0:ffff:x:y */
+                    memset(ip, 0, 10);
+                    ip[10] = ip[11] = 0xff;
+                }
+                char r[64], n6[64];
+                ref_ip6(r, ip);
+                b.len = 0;
+                dql_ip_format(&b, ip, 16);
+                bad_ref += b.len != strlen(r) || memcmp(b.p, r, b.len) != 0;
+                bool compat = !mapped && (z & 0x3f) == 0x3f && z != 0xff && !(z == 0x7f && ip[15] == 1 && ip[14] == 0);
+                if (!compat && inet_ntop(AF_INET6, ip, n6, sizeof n6)) {
+                    nntop++;
+                    bad_ntop += b.len != strlen(n6) || memcmp(b.p, n6, b.len) != 0;
+                }
+            }
+        }
+    for (int i = 0; i < 100000; i++) {
+        uint8_t ip[16];
+        for (int k = 0; k < 8; k++) {
+            unsigned g = rnd() % 3 ? 0 : (unsigned)(rnd() >> (48 + rnd() % 16));
+            ip[2 * k] = (uint8_t)(g >> 8);
+            ip[2 * k + 1] = (uint8_t)g;
+        }
+        char r[64];
+        ref_ip6(r, ip);
+        b.len = 0;
+        dql_ip_format(&b, ip, 16);
+        bad_ref += b.len != strlen(r) || memcmp(b.p, r, b.len) != 0;
+    }
+    CHECK(bad_ref == 0, "IPv6 text as before (%d differ)", bad_ref);
+    CHECK(bad_ntop == 0 && nntop > 2000, "IPv6 text as inet_ntop (%d of %d differ)", bad_ntop, nntop);
+
+    /* datetimes against gmtime_r: µs, ms and whole seconds, the same second
+     * again (the cached text), before 1970 */
+    bad = 0;
+    int64_t prev = 0;
+    for (int i = 0; i < 300000; i++) {
+        int64_t us;
+        switch (i % 4) {
+        case 0: us = (int64_t)(rnd() % 253402300800000000ull) - 62135596800000000LL; break;
+        case 1: us = prev + (int64_t)(rnd() % 3); break;                       /* same second mostly */
+        case 2: us = prev - prev % 1000000 + (int64_t)(rnd() % 1000) * 1000; break;
+        default: us = (prev / 1000000) * 1000000 + (i % 8 ? 1000000 : -1000000); break;
+        }
+        prev = us;
+        int64_t secs = us / 1000000, f = us % 1000000;
+        if (f < 0) { f += 1000000; secs--; }
+        time_t tt = (time_t)secs;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        int k = snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        if (f % 1000 == 0 && f) k += snprintf(want + k, sizeof want - (size_t)k, ".%03d", (int)(f / 1000));
+        else if (f) k += snprintf(want + k, sizeof want - (size_t)k, ".%06d", (int)f);
+        snprintf(want + k, sizeof want - (size_t)k, "Z");
+        b.len = 0;
+        dql_datetime_format(&b, us);
+        bad += b.len != strlen(want) || memcmp(b.p, want, b.len) != 0;
+    }
+    CHECK(bad == 0, "datetimes as gmtime_r (%d differ)", bad);
+
+    /* TSV: strings of every length to 80 with bytes to escape anywhere, at
+     * every alignment, against the byte-at-a-time escaping */
+    static const char alpha[] = "ab\t\n\r\\z.\xc3\xa9";
+    char s[128];
+    int bad_plain = 0, bad_tsv = 0, bad_cell = 0;
+    dql_buf r = {0};
+    for (int i = 0; i < 100000; i++) {
+        size_t n = (size_t)(rnd() % 81), off = (size_t)(rnd() % 16);
+        int density = (int)(rnd() % 4);
+        for (size_t k = 0; k < n; k++)
+            s[off + k] = density == 0 || rnd() % (8u << density) ? (char)('a' + rnd() % 26)
+                                                                : alpha[rnd() % (sizeof alpha - 1)];
+        const char *x = s + off;
+        size_t plain = 0;
+        while (plain < n && x[plain] != '\t' && x[plain] != '\n' && x[plain] != '\r' && x[plain] != '\\')
+            plain++;
+        bad_plain += dql_tsv_plain(x, n) != plain;
+        r.len = 0;
+        ref_tsv(&r, x, n);
+        b.len = 3;                       /* after some text already there */
+        if (!b.p) dql_buf_put(&b, "abc", 3);
+        memcpy(b.p, "abc", 3);
+        dql_buf_tsv(&b, x, n);
+        bad_tsv += b.len != r.len + 3 || memcmp(b.p, "abc", 3) || memcmp(b.p + 3, r.p ? r.p : "", r.len);
+        b.len = 0;
+        dql_value_format_tsv(&b, dql_chararray(x, n));
+        bad_cell += b.len != r.len || memcmp(b.p ? b.p : "", r.p ? r.p : "", r.len);
+    }
+    CHECK(bad_plain == 0, "dql_tsv_plain (%d differ)", bad_plain);
+    CHECK(bad_tsv == 0, "dql_buf_tsv (%d differ)", bad_tsv);
+    CHECK(bad_cell == 0, "a string as a TSV cell (%d differ)", bad_cell);
+
+    /* a container as a TSV cell is its DUMP text escaped; a row is its cells
+     * joined by tabs, nulls as the null text */
+    dql_tuple *t1 = dql_tuple_new(&A, 6), *t2 = dql_tuple_new(&A, 3);
+    t1->v[0] = D("a\\.b.example");
+    t1->v[1] = dql_long(-60);
+    t1->v[2] = S("TXT");
+    t1->v[3] = S("\"tab\there\" \"new\nline\\\"");
+    t1->v[5] = P(DQL_T_IP, "2001:db8::1");
+    t2->v[0] = dql_datetime(1700000000123000LL);
+    t2->v[1] = dql_bool(true);
+    t2->v[2] = (dql_value){ .type = DQL_T_TUPLE, .u.t = t1 };
+    dql_bag *bg = dql_bag_new(&A, 2);
+    bg->t[0] = t1;
+    bg->t[1] = t2;
+    dql_map *m = dql_map_new(&A, 1);
+    m->k[0] = S("k\tk");
+    m->v[0] = (dql_value){ .type = DQL_T_BAG, .u.b = bg };
+    dql_value cells[] = { (dql_value){ .type = DQL_T_BAG, .u.b = bg }, (dql_value){ .type = DQL_T_TUPLE, .u.t = t2 },
+                          (dql_value){ .type = DQL_T_MAP, .u.m = m }, P(DQL_T_CIDR, "10.1.0.0/16"), dql_double(0.1),
+                          dql_int(-7), dql_null(), S(""), D("x.example") };
+    bad = 0;
+    dql_buf row = {0}, f = {0};
+    int nc = (int)(sizeof cells / sizeof cells[0]);
+    for (int i = 0; i < nc; i++) {
+        if (i) dql_buf_putc(&row, '\t');
+        if (cells[i].type == DQL_T_NULL) { dql_buf_put(&row, "\\N", 2); continue; }
+        f.len = 0;
+        dql_value_format(&f, cells[i]);
+        size_t at = row.len;
+        ref_tsv(&row, f.p ? f.p : "", f.len);
+        b.len = 0;
+        dql_value_format_tsv(&b, cells[i]);
+        bad += b.len != row.len - at || memcmp(b.p ? b.p : "", row.p + at, b.len);
+    }
+    dql_buf_putc(&row, '\n');
+    CHECK(bad == 0, "containers and atoms as TSV cells (%d differ)", bad);
+    b.len = 0;
+    dql_row_format_tsv(&b, cells, nc, "\\N", 2);
+    CHECK(b.len == row.len && memcmp(b.p, row.p, b.len) == 0, "a TSV row: %.*s", (int)b.len, b.p);
+    dql_buf_free(&row);
+    dql_buf_free(&f);
+    dql_buf_free(&r);
+    dql_buf_free(&b);
+}
+
 int main(void)
 {
     dql_arena_init(&A);
@@ -839,6 +1101,7 @@ int main(void)
     test_format();
     test_ip();
     test_datetime();
+    test_fast_format();
     test_domain();
     test_domain_random();
     test_parse();
