@@ -175,6 +175,7 @@ typedef struct zload {
     int npaths, ipath;
     uint64_t *sizes, done_before;
     bool sharded;                /* a sharded run reads [shard_start, shard_end) of its one file */
+    bool shard_head;             /* ... and it is the first shard */
     uint64_t shard_start, shard_end;
     dql_zone_scanner *sc;
     int ncols;
@@ -210,6 +211,7 @@ static void zload_shard(zload *L, int shard, int nshards)
 {
     if (L->npaths == 1 && dql_path_splittable(L->paths[0])) {
         L->sharded = true;
+        L->shard_head = shard == 0;
         L->shard_start = L->sizes[0] * (uint64_t)shard / (uint64_t)nshards;
         L->shard_end = L->sizes[0] * (uint64_t)(shard + 1) / (uint64_t)nshards;
         return;
@@ -380,6 +382,7 @@ static dql_status zload_advance(zload *L)
     o.default_ttl = L->o.ttl;
     o.checks = L->o.checks;
     o.sharded = L->sharded;
+    o.shard_head = L->shard_head;
     o.shard_start = L->shard_start;
     o.shard_end = L->shard_end;
     char err[512];

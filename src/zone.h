@@ -61,6 +61,7 @@ typedef struct dql_zone_opts {
      * is scanned without its rdata, for $ORIGIN, $TTL, the last TTL, class
      * and owner, and the checks' apex and delegations. */
     bool sharded;
+    bool shard_head;           /* the first shard: also the records before the first boundary */
     uint64_t shard_start, shard_end;
 } dql_zone_opts;
 

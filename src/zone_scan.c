@@ -555,7 +555,7 @@ static dql_zone_scanner *scanner_new(const dql_zone_opts *o)
     sc->origin_len = 1;
     sc->ttl = sc->o.default_ttl;
     sc->last_class = 1;
-    sc->skipping = sc->o.sharded && sc->o.shard_start > 0;
+    sc->skipping = sc->o.sharded && !sc->o.shard_head;
     return sc;
 }
 
@@ -1179,13 +1179,14 @@ static bool shard_skip(dql_zone_scanner *sc, bool top)
         }
         return false;
     }
-    if (dir && !gen) {
-        /* $ORIGIN, $TTL, and $INCLUDE (its records are skipped in turn): a
-         * bad one is the owning shard's to report, a fatal one ends this
-         * shard too, as it ends the file */
+    if (dir) {
+        /* $ORIGIN, $TTL, $INCLUDE and $GENERATE (their records are skipped
+         * in turn, for the owner, TTL and class they leave): a bad one is
+         * the owning shard's to report, a fatal one ends this shard too, as
+         * it ends the file */
         dql_zone_rr rr;
         record(sc, &rr, false);
-    } else if (!dir) {
+    } else {
         skip_record(sc, on, ol);
     }
     return true;
@@ -1197,6 +1198,12 @@ static dql_zone_res scan_next(dql_zone_scanner *sc, dql_zone_rr *rr)
     for (;;) {
         if (sc->done)
             return DQL_ZONE_EOF;
+        if (sc->gen.active && sc->skipping) {
+            /* a $GENERATE before the shard: its records leave their state only */
+            if (gen_next(sc, rr) == DQL_ZONE_RR && sc->o.checks)
+                chk_observe(&sc->chk, rr->owner, rr->owner_len, rr->type);
+            continue;
+        }
         if (sc->gen.active) {
             dql_zone_res r = gen_next(sc, rr);
             if (r == DQL_ZONE_RR && !sc->gen.active) {
