@@ -31,6 +31,7 @@
 #include "session.h"
 #include "workspace.h"
 #include "diag.h"
+#include "sort.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -241,7 +242,7 @@ typedef struct shards_st {
     const dql_load_ctx *lc;
     dql_load_ctx sub;
     dql_schema *schema;
-    dql_schema *read;     /* schema with domains read as chararray */
+    dql_schema *read;     /* the task file form of schema (file_schema) */
     dql_exec *ex;
     char *dir, *table;
     int n, i;
@@ -270,29 +271,127 @@ static void shards_close(void *state)
     free(s);
 }
 
-/* Task files keep domains as the text dql wrote; reading them back as
- * domains would re-validate names a zone or a DNS message may hold that the
- * domain parser refuses (escapes, odd characters). They are read as
- * chararray and given their type back: nothing is lost or re-judged. */
-static void undomain(dql_schema *s)
+/* The task files. Atoms are stored as the SQLite storer stores them, except
+ * domains, kept as the text dql had (reading them back as domains would
+ * re-validate names a zone or a DNS message may hold that the domain parser
+ * refuses); tuples, bags, maps, bytearrays and untyped (any) values are
+ * stored as their binary serialization (sort.h), which keeps nested types
+ * and the type of an untyped value exactly. */
+static bool serialized(dql_type t)
 {
-    for (int i = 0; s && i < s->n; i++) {
-        if (s->f[i].type == DQL_T_DOMAIN) s->f[i].type = DQL_T_CHARARRAY;
-        undomain(s->f[i].sub);
-    }
+    return t == DQL_T_TUPLE || t == DQL_T_BAG || t == DQL_T_MAP || t == DQL_T_BYTEARRAY || t == DQL_T_ANY ||
+           t == DQL_T_NULL;
 }
 
-static void retag(dql_value *v, const dql_field *f)
+/* The schema a task file declares for rows of schema s. */
+static dql_schema *file_schema(const dql_schema *s)
 {
-    if (dql_is_null(*v)) return;
-    if (f->type == DQL_T_DOMAIN && v->type == DQL_T_CHARARRAY) { v->type = DQL_T_DOMAIN; return; }
-    if (!f->sub) return;
-    if (v->type == DQL_T_TUPLE) {
-        for (uint32_t k = 0; k < v->u.t->n && k < (uint32_t)f->sub->n; k++) retag(&v->u.t->v[k], &f->sub->f[k]);
-    } else if (v->type == DQL_T_BAG) {
-        for (uint64_t r = 0; r < v->u.b->n; r++)
-            for (uint32_t k = 0; k < v->u.b->t[r]->n && k < (uint32_t)f->sub->n; k++) retag(&v->u.b->t[r]->v[k], &f->sub->f[k]);
+    dql_schema *f = dql_schema_new(0);
+    for (int i = 0; i < s->n; i++) {
+        dql_type t = s->f[i].type;
+        dql_schema_add(f, s->f[i].name, t == DQL_T_DOMAIN ? DQL_T_CHARARRAY : serialized(t) ? DQL_T_BYTEARRAY : t,
+                       serialized(t) ? NULL : s->f[i].sub);
     }
+    return f;
+}
+
+/* A storer over the SQLite storer that writes rows in the task file form. */
+typedef struct tf_st {
+    void *inner;
+    dql_schema *s;        /* the rows' schema */
+    dql_batch b;
+    dql_arena a;
+    dql_buf tmp;
+} tf_st;
+
+static const dql_schema *tf_rows;   /* the rows' schema for the next tf_open (one task, one thread) */
+
+static dql_status tf_plan(const dql_store_ctx *sc, char *err, size_t errlen) { return dql_storer_sqlite.plan(sc, err, errlen); }
+
+static dql_status tf_open(const dql_store_ctx *sc, dql_exec *ex, void **state)
+{
+    tf_st *t = dql_xcalloc(1, sizeof *t);
+    *state = t;
+    t->s = dql_schema_copy(tf_rows);
+    dql_batch_init(&t->b, t->s->n, DQL_BATCH_ROWS);
+    dql_arena_init(&t->a);
+    return dql_storer_sqlite.open(sc, ex, &t->inner);
+}
+
+static dql_status tf_write(void *state, const dql_batch *b)
+{
+    tf_st *t = state;
+    if (b->n > t->b.cap) {
+        dql_batch_free(&t->b);
+        dql_batch_init(&t->b, t->s->n, b->n);
+    }
+    dql_arena_reset(&t->a);
+    t->b.n = b->n;
+    for (int r = 0; r < b->n; r++) {
+        const dql_value *in = dql_batch_row((dql_batch *)b, r);
+        dql_value *out = dql_batch_row(&t->b, r);
+        for (int c = 0; c < t->s->n; c++) {
+            dql_value v = in[c];
+            if (v.type == DQL_T_DOMAIN) {
+                v.type = DQL_T_CHARARRAY;
+            } else if (serialized(t->s->f[c].type) && !dql_is_null(v)) {
+                t->tmp.len = 0;
+                dql_value_serialize(&t->tmp, v);
+                v = dql_str(DQL_T_BYTEARRAY, dql_arena_memdup(&t->a, t->tmp.p, t->tmp.len), t->tmp.len);
+            }
+            out[c] = v;
+        }
+    }
+    return dql_storer_sqlite.write(t->inner, &t->b);
+}
+
+static void tf_free(tf_st *t)
+{
+    dql_schema_free(t->s);
+    dql_batch_free(&t->b);
+    dql_arena_free(&t->a);
+    dql_buf_free(&t->tmp);
+    free(t);
+}
+
+static dql_status tf_commit(void *state)
+{
+    tf_st *t = state;
+    dql_status st = t->inner ? dql_storer_sqlite.commit(t->inner) : DQL_ERR_IO;
+    tf_free(t);
+    return st;
+}
+
+static void tf_abort(void *state)
+{
+    tf_st *t = state;
+    if (t->inner) dql_storer_sqlite.abort(t->inner);
+    tf_free(t);
+}
+
+static const dql_storer_def taskfile_storer = {
+    .name = "taskfile",
+    .syntax = "(internal)",
+    .summary = "the rows of a task of a sharded run, in its SQLite file",
+    .plan = tf_plan,
+    .open = tf_open,
+    .write = tf_write,
+    .commit = tf_commit,
+    .abort = tf_abort,
+};
+
+/* Back from the task file form: domains retyped, serialized values decoded. */
+static dql_status decode_col(dql_value *v, const dql_field *f, dql_arena *a, dql_exec *ex)
+{
+    if (dql_is_null(*v)) return DQL_OK;
+    if (f->type == DQL_T_DOMAIN && v->type == DQL_T_CHARARRAY) {
+        v->type = DQL_T_DOMAIN;
+    } else if (serialized(f->type) && v->type == DQL_T_BYTEARRAY) {
+        const uint8_t *p = (const uint8_t *)v->u.s, *end = p + v->len;
+        if (!dql_value_deserialize(a, &p, end, v) || p != end)
+            return dql_exec_error(ex, "a task file holds a value that does not decode (column '%s')", f->name ? f->name : "?");
+    }
+    return DQL_OK;
 }
 
 static dql_status shards_open(const dql_load_ctx *lc, const dql_schema *schema, dql_exec *ex, void **state)
@@ -304,8 +403,7 @@ static dql_status shards_open(const dql_load_ctx *lc, const dql_schema *schema, 
     s->n = (int)n->u.i;
     s->table = dql_xstrdup(lc->path);
     s->schema = dql_schema_copy(schema);
-    s->read = dql_schema_copy(schema);
-    undomain(s->read);
+    s->read = file_schema(schema);
     s->ex = ex;
     s->sub = *lc;
     s->sub.path = s->table;
@@ -335,7 +433,8 @@ static dql_status shards_next(void *state, dql_batch *out, dql_arena *arena)
         if (st != DQL_OK) return st;
         if (out->n > 0) {
             for (int c = 0; c < s->schema->n; c++)
-                for (int r = 0; r < out->n; r++) retag(&dql_batch_row(out, r)[c], &s->schema->f[c]);
+                for (int r = 0; r < out->n; r++)
+                    if ((st = decode_col(&dql_batch_row(out, r)[c], &s->schema->f[c], arena, s->ex)) != DQL_OK) return st;
             return DQL_OK;
         }
         dql_loader_sqlite.close(s->cur);
@@ -868,9 +967,10 @@ dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, dql_shard_o
                                         &a.cuts[k].node->sp);
             continue;
         }
-        dql_schema *as = dql_schema_copy(a.cuts[k].task->schema);
-        undomain(as);
-        st = dql_session_store_plan(s, a.cuts[k].task, as, &dql_storer_sqlite, t, &args, -1, NULL, &a.cuts[k].node->sp);
+        dql_schema *as = file_schema(a.cuts[k].task->schema);
+        tf_rows = a.cuts[k].task->schema;
+        st = dql_session_store_plan(s, a.cuts[k].task, as, &taskfile_storer, t, &args, -1, NULL, &a.cuts[k].node->sp);
+        tf_rows = NULL;
         dql_schema_free(as);
     }
     dql_arena_free(&ar);

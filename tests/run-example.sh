@@ -9,6 +9,9 @@
 # To (re)create the expected output: run the command shown on failure with
 # `> examples/NAME.out` and review it.
 #
+# Then it runs the example again with --shards 3 (EXAMPLE_SHARDS) in a fresh
+# workspace and scratch directory: the output must be the same.
+#
 # Environment (from Makefile.am): DQL, the binary (or a valgrind wrapper).
 # Usage: run-example.sh examples/NAME.dql
 set -u
@@ -70,5 +73,23 @@ if ! cmp -s "$expected" "$tmp/stdout"; then
         cat "$tmp/stderr"
     fi
     exit 1
+fi
+# The same example sharded (doc/shards.md): 3 tasks must print exactly the
+# rows of one process (EXAMPLE_SHARDS=0 skips this).
+n=${EXAMPLE_SHARDS:-3}
+if [ "$n" -gt 1 ]; then
+    mkdir -p "$tmp/out2" || exit 99
+    echo "cd $dir && $DQL --shards $n --db $tmp/dql2.db --mode csv -p scratch=$tmp/out2 $EXAMPLE_ARGS -f $name.dql"
+    # shellcheck disable=SC2086
+    "$DQL" --shards "$n" --db "$tmp/dql2.db" --mode csv -p scratch="$tmp/out2" $EXAMPLE_ARGS -f "$name.dql" \
+        > "$tmp/stdout2" 2> "$tmp/stderr2"
+    rc=$?
+    if [ $rc -ne 0 ] || ! cmp -s "$expected" "$tmp/stdout2"; then
+        echo "FAIL: with $n shards: exit status $rc, output (- expected, + actual):"
+        diff -u "$expected" "$tmp/stdout2" | sed '1,2d'
+        echo "stderr:"
+        cat "$tmp/stderr2"
+        exit 1
+    fi
 fi
 exit 0
