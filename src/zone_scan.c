@@ -70,6 +70,9 @@ typedef struct zgen {
  * "Zone-level checks"). The queue holds copies of records (and messages)
  * held back while a DS waits for the NS of its owner: [qhead, qready) may
  * be handed out, [qready, qlen) waits for a decision. */
+/* What a run of records of one owner holds (zchk.flags). */
+enum { RUN_CNAME = 1, RUN_OTHER = 2, RUN_NS = 4, RUN_CUT = 8, RUN_NOHOLD = 16 };
+
 typedef struct zchk {
     uint8_t owner[DQL_ZONE_NAME_MAX];   /* the owner of the current run */
     size_t owner_len;                   /* 0: no run yet */
@@ -1140,6 +1143,20 @@ static void skip_record(dql_zone_scanner *sc, const uint8_t *on, int ol)
     }
     if (i >= n || t[i].quoted || !dql_zone_type_parse(t[i].s, t[i].len, &type))
         return;
+    /* A record with bad rdata leaves no TTL, class or check state: its rdata
+     * is parsed when it would change one of them (rarely: a new TTL without
+     * $TTL, a new class, the first NS or DNAME of an owner run, the SOA) */
+    const zchk *c = &sc->chk;
+    bool chk = sc->o.checks &&
+               (type == 6 ? !c->apex_soa
+                          : (type == 2 || type == 39) &&
+                                !((c->flags & RUN_CUT) && name_eq(sc->owner, sc->owner_len, c->owner, c->owner_len)));
+    if ((have_ttl && !sc->have_ttl_dir && ttl != sc->ttl) || (have_class && cls != sc->last_class) || chk) {
+        int bad;
+        i++;
+        if (dql_zone_rdata_parse(type, t + i, n - i, sc->origin, sc->origin_len, sc->rdata, &why, &bad) < 0)
+            return;
+    }
     if (have_ttl && !sc->have_ttl_dir)
         sc->ttl = ttl;
     if (have_class)
@@ -1274,7 +1291,6 @@ static dql_zone_res scan_next(dql_zone_scanner *sc, dql_zone_rr *rr)
  * Records of one owner that are not consecutive in the file are not
  * checked against each other. */
 
-enum { RUN_CNAME = 1, RUN_OTHER = 2, RUN_NS = 4, RUN_CUT = 8, RUN_NOHOLD = 16 };
 enum { V_OK = 0, V_CNAME, V_APEX, V_NODELEG, V_PENDING };
 enum { Q_RR = 0, Q_MSG };
 enum { D_NS, D_END, D_CAP };

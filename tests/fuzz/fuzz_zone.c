@@ -4,9 +4,7 @@
  * text is scanned again. Then the input is scanned again in 2 to 5 shards
  * (dql_zone_opts.sharded, as a sharded run reads it): the shards together
  * must give the same records and the same errors, in the same order, as one
- * scan (TTLs aside: a record with bad rdata before a shard still counts for
- * the last TTL there, doc/shards.md). Seeds: the zone files in
- * ../shared/data/zones. */
+ * scan. Seeds: the zone files in ../shared/data/zones. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +37,7 @@ static size_t scan_digests(const uint8_t *data, size_t size, const dql_zone_opts
             h = mix(h, rr.owner, rr.owner_len);
             h = mix(h, &rr.type, sizeof rr.type);
             h = mix(h, &rr.rclass, sizeof rr.rclass);
+            h = mix(h, &rr.ttl, sizeof rr.ttl);
             h = mix(h, rr.rdata, rr.rdlen);
             h = mix(h, &rr.line, sizeof rr.line);
         } else {
