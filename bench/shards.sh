@@ -12,6 +12,7 @@
 # local and Slurm; a Slurm run's fixed overhead under 5 s.
 #
 # Usage: bench/shards.sh [--names N] [--records N] [--rounds R] [--no-slurm]
+#                        [--configs 'one local-2 slurm-2'] [--work 'classify zone']
 # Environment: DQL (default ./dql); SHARED (../shared). Never part of make check.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,8 +22,12 @@ N=10000000
 RECORDS=5000000
 ROUNDS=3
 SLURM=1
+CONFIGS=
+WORK=
 while [ $# -gt 0 ]; do
     case $1 in
+        --configs) CONFIGS=$2; shift 2 ;;
+        --work) WORK=$2; shift 2 ;;
         --names) N=$2; shift 2 ;;
         --records) RECORDS=$2; shift 2 ;;
         --rounds) ROUNDS=$2; shift 2 ;;
@@ -71,9 +76,11 @@ if [ $SLURM = 1 ] && sinfo -h -N -o %t 2>/dev/null | grep -qx idle; then have_sl
 [ $SLURM = 1 ] && [ $have_slurm = 0 ] && echo "no idle Slurm node (as root: $SHARED/tools/slurm-single-node start): Slurm runs skipped"
 configs="one local-1 local-2 local-4"
 [ $have_slurm = 1 ] && configs="$configs slurm-2 slurm-4"
+[ -n "$CONFIGS" ] && configs=$CONFIGS
 if "$DQL" --shards 2 -e "z = LOAD '$zone' USING zone(); EXPLAIN (GROUP z BY type);" 2>&1 | grep -q 'cannot be split'; then
     echo "this dql cannot shard zone files: zone runs skipped"; works="classify"
 else works="classify zone"; fi
+[ -n "$WORK" ] && works=$WORK
 
 run() {  # work config round
     local w=$1 c=$2 args=()
