@@ -112,6 +112,8 @@ typedef struct foreach_st {
     dql_value *items;    /* evaluated item values for the current row */
     uint64_t *idx, *cnt; /* odometer over flattened bags */
     bool row_pending;
+    int *proj;           /* every item a plain column (no FLATTEN, locals or casts):
+                            output column g is input column proj[g]; else NULL */
 } foreach_st;
 
 static dql_status foreach_open(dql_op *op)
@@ -124,6 +126,14 @@ static dql_status foreach_open(dql_op *op)
     s->idx = dql_xcalloc((size_t)p->ngen + 1, sizeof(uint64_t));
     s->cnt = dql_xcalloc((size_t)p->ngen + 1, sizeof(uint64_t));
     op->st = s;
+    bool plain = p->nlocals == 0 && p->ngen == p->schema->n;
+    for (int g = 0; g < p->ngen && plain; g++)
+        plain = p->gen[g].e->kind == E_COL && !p->gen[g].flatten && !p->gen[g].casts && p->gen[g].ncols == 1 &&
+                p->gen[g].outcol == g && p->gen[g].e->col >= 0 && p->gen[g].e->col < inw;
+    if (plain) {
+        s->proj = dql_xcalloc((size_t)p->ngen + 1, sizeof(int));
+        for (int g = 0; g < p->ngen; g++) s->proj[g] = p->gen[g].e->col;
+    }
     return DQL_OK;
 }
 
@@ -131,7 +141,7 @@ static void foreach_close(dql_op *op)
 {
     foreach_st *s = op->st;
     if (!s) return;
-    free(s->ext); free(s->items); free(s->idx); free(s->cnt);
+    free(s->ext); free(s->items); free(s->idx); free(s->cnt); free(s->proj);
     free(s);
 }
 
@@ -194,6 +204,25 @@ static dql_status foreach_next(dql_op *op, dql_batch **out)
     dql_plan *p = op->plan;
     int inw = p->in[0]->schema->n;
     dql_evctx cx = { &op->arena, op->ex, DQL_OK };
+    if (s->proj) {
+        /* a projection: values are copied, nothing is evaluated */
+        if (!s->in || s->pos >= s->in->n) {
+            dql_status st = dql_op_pull(op, 0, &s->in);
+            if (st != DQL_OK) return st;
+            s->pos = 0;
+        }
+        int n = s->in->n - s->pos;
+        if (n > op->out.cap) n = op->out.cap;
+        for (int r = 0; r < n; r++) {
+            const dql_value *irow = dql_batch_row(s->in, s->pos + r);
+            dql_value *orow = dql_batch_row(&op->out, r);
+            for (int g = 0; g < p->ngen; g++) orow[g] = irow[s->proj[g]];
+        }
+        s->pos += n;
+        op->out.n = n;
+        *out = &op->out;
+        return DQL_OK;
+    }
     /* a row still being flattened keeps its evaluated items in the arena */
     if (!s->row_pending) dql_arena_reset(&op->arena);
     op->out.n = 0;
