@@ -252,6 +252,9 @@ typedef struct dql_out_opts {
 typedef struct dql_printer dql_printer;
 dql_printer *dql_printer_new(const dql_out_opts *o, const dql_schema *s);
 void dql_printer_row(dql_printer *p, const dql_value *row);
+/* Hands the csv/tsv rows buffered so far to the stream (no fflush): what a
+ * UDF prints while the next batch is computed comes after them. */
+void dql_printer_flush(dql_printer *p);
 /* Flushes buffered rows; in table-like modes prints "N of M rows shown;
  * .last to see all" when rows were hidden. */
 void dql_printer_end(dql_printer *p);

@@ -278,6 +278,8 @@ static void line_row(dql_printer *p, const dql_value *row)
     }
 }
 
+void dql_printer_flush(dql_printer *p) { flush_line(p); }
+
 void dql_printer_row(dql_printer *p, const dql_value *row)
 {
     uint64_t k = p->total++;

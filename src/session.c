@@ -886,6 +886,7 @@ static dql_status print_batch(void *ud, const dql_batch *b)
 {
     print_sink *ps = ud;
     for (int r = 0; r < b->n; r++) dql_printer_row(ps->pr, dql_batch_row((dql_batch *)b, r));
+    dql_printer_flush(ps->pr);
     ps->rows += (uint64_t)b->n;
     ps->ex->rows_out = ps->rows;
     return DQL_OK;

@@ -249,6 +249,16 @@ check_run "--run-tests" 0 '1 passed, 0 failed' '' "$DQL" --run-tests t.test
 check_run "--run-tests without files" 2 '' 'Usage: dql --run-tests FILE.test...' "$DQL" --run-tests
 
 
+# batch output is buffered, but what a Lua UDF prints while a batch is
+# computed comes after the rows of the batches before it
+printf 'function p(x) print("udf " .. x) return x end\n' > pr.lua
+seq 1 3000 > s3.txt
+check_run "UDF print() and DUMP rows in order" 0 "$(awk 'BEGIN { for (b = 0; b < 3000; b += 1024) {
+        e = b + 1024 > 3000 ? 3000 : b + 1024
+        for (i = b + 1; i <= e; i++) print "udf " i
+        for (i = b + 1; i <= e; i++) print i } }')" '' \
+    "$DQL" -e "REGISTER 'pr.lua'; d = LOAD 's3.txt' USING lines() AS (n:long); DUMP (FOREACH d GENERATE pr.p(n));"
+
 # doc/dql.1 and doc/cli.md document every option --help lists
 check_run "--help for the manual" 0 '*' '' "$DQL" --help
 for o in $(sed -n 's/^  \(-[-a-zA-Z]*\).*/\1/p' "$T/.run/out"); do
