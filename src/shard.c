@@ -1034,13 +1034,9 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_
     }
     const char *base = dql_session_get(s, "shards.dir");
     char dir[PATH_MAX];
-    if (base && *base) snprintf(dir, sizeof dir, "%s%s/run-%016llx/seg-%d", base[0] == '/' ? "" : cwd, base[0] == '/' ? base : "", (unsigned long long)h, seg);
-    else snprintf(dir, sizeof dir, "%s/.dql-shards/run-%016llx/seg-%d", cwd, (unsigned long long)h, seg);
-    if (base && *base && base[0] != '/') {
-        char b2[PATH_MAX];
-        snprintf(b2, sizeof b2, "%s/%s/run-%016llx/seg-%d", cwd, base, (unsigned long long)h, seg);
-        snprintf(dir, sizeof dir, "%s", b2);
-    }
+    if (!base || !*base) base = ".dql-shards";
+    bool abs = base[0] == '/';
+    snprintf(dir, sizeof dir, "%s%s%s/run-%016llx/seg-%d", abs ? "" : cwd, abs ? "" : "/", base, (unsigned long long)h, seg);
     sh->dir = dql_xstrdup(dir);
     bool keep = false;
     const char *kv = dql_session_get(s, "shards.keep");

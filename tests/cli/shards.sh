@@ -8,7 +8,7 @@
 # file, a table split by rowid range and a file sweep; EXPLAIN shows the cut;
 # a task that fails on bad input fails the run with its log; --resume runs
 # only the failed tasks and refuses when the input changed; what tasks print
-# reaches the terminal; usage errors. The Slurm executor is tested by
+# reaches the terminal; shards.dir and shards.keep; usage errors. The Slurm executor is tested by
 # tests/cli/slurm.sh, zone files and pcaps by tests/cli/shards-dns.sh.
 . "${SRCDIR:-$(dirname "$0")/../..}/tests/cli/lib.sh"
 
@@ -169,6 +169,13 @@ printf '1\n2\nx\n4\n' > dirty.txt
 check_run "warnings of the tasks reach the terminal" 0 '3,7' \
 '[task 1/2] -e:1:53: warning: lines: bad long: 1 time (first: dirty.txt:3: bad long: '"'x'"')' \
     "$DQL" --shards 2 -e "d = LOAD 'dirty.txt' USING lines() AS (n:long); g = GROUP d ALL; DUMP (FOREACH g GENERATE COUNT(d), SUM(d.n));"
+
+# ---------------------------------------------------------------- where the task files go
+check_run "SET shards.dir and shards.keep" 0 '10000,49995000' '' \
+    "$DQL" --shards 2 -e "SET shards.dir 'scratch/tasks'; SET shards.keep true; d = LOAD 'nums.txt' USING lines() AS (n:long); g = GROUP d ALL; DUMP (FOREACH g GENERATE COUNT(d), SUM(d.n));"
+NCHECKS=$((NCHECKS + 1))
+ls scratch/tasks/run-*/seg-1/task-1.db scratch/tasks/run-*/seg-1/task-0.log >/dev/null || { echo "FAIL: no task files under shards.dir" >&2; exit 1; }
+[ ! -e .dql-shards ] || { echo "FAIL: .dql-shards used despite shards.dir" >&2; exit 1; }
 
 # ---------------------------------------------------------------- usage
 check_run "--shards 0" 2 '' '~shards: .0. is not a number of tasks' "$DQL" --shards 0 group.dql
