@@ -280,8 +280,9 @@ int main(int argc, char **argv)
     }
     {
         /* a sharded run re-runs this command line in each task: a script from stdin cannot be */
-        bool has_script = script != NULL;
-        for (int j = 0; j < njobs; j++) has_script = has_script || jobs[j].kind == 'e' || strcmp(jobs[j].arg, "-") != 0;
+        bool has_script = script != NULL || njobs > 0;
+        for (int j = 0; j < njobs; j++)
+            if (jobs[j].kind == 'f' && !strcmp(jobs[j].arg, "-")) has_script = false;
         dql_shard_cli(argc, argv, has_script);
     }
     /* parameters: the files first, then -p, which wins */

@@ -182,6 +182,8 @@ check_run "--shards 0" 2 '' '~shards: .0. is not a number of tasks' "$DQL" --sha
 check_run "--executor nonsense" 2 '' '~executor: .nonsense. is not local or slurm' "$DQL" --executor nonsense group.dql
 check_stdin group.dql "a script on stdin cannot be sharded" 2 '' \
     '~^dql: a sharded run \(shards = 2\) needs a script' "$DQL" --shards 2
+check_stdin group.dql "nor -f - beside -e" 2 '' \
+    '~^dql: a sharded run \(shards = 2\) needs a script' "$DQL" --shards 2 -e 'SET stats false;' -f -
 check_run "SET shards in the script" 0 '10000,49995000' '' \
     "$DQL" -e "SET shards 3; d = LOAD 'nums.txt' USING lines() AS (n:long); g = GROUP d ALL; DUMP (FOREACH g GENERATE COUNT(d), SUM(d.n));"
 pass
