@@ -447,10 +447,13 @@ static bool store_cmd(pg_store *w, const char *sql, const char *what, dql_status
     return true;
 }
 
-static dql_status pg_store_open(const dql_store_ctx *sc, dql_exec *ex, void **state)
+/* Connects for a STORE into sc->path and starts its transaction: *out has
+ * the connection, the target's names, a private temporary name and a copy of
+ * the schema. */
+static dql_status store_begin(const dql_store_ctx *sc, dql_exec *ex, pg_store **out)
 {
     char err[1024];
-    *state = NULL;
+    *out = NULL;
     char *ci = get_conninfo(sc->args, err, sizeof err);
     if (!ci)
         return dql_exec_error_st(ex, DQL_ERR_USAGE, "%s", err);
@@ -479,6 +482,17 @@ static dql_status pg_store_open(const dql_store_ctx *sc, dql_exec *ex, void **st
         store_free(w);
         return st;
     }
+    *out = w;
+    return DQL_OK;
+}
+
+static dql_status pg_store_open(const dql_store_ctx *sc, dql_exec *ex, void **state)
+{
+    *state = NULL;
+    pg_store *w;
+    dql_status st = store_begin(sc, ex, &w);
+    if (st != DQL_OK)
+        return st;
     dql_buf sql = {0};
     char **cols = col_names(w->s);
     dql_buf_puts(&sql, "CREATE TABLE ");
@@ -610,43 +624,25 @@ static dql_status pg_store_write(void *state, const dql_batch *b)
     return flush_copy(w);
 }
 
-static dql_status pg_store_commit(void *state)
+/* Ends a STORE's transaction: the temporary table becomes the target (an
+ * existing one is dropped when OVERWRITE allows it), with the dql schema as
+ * its comment, after the statements in `before` (may be NULL); COMMIT. */
+static dql_status replace_target(pg_store *w, const dql_buf *before)
 {
-    pg_store *w = state;
-    dql_status st = DQL_OK;
-    dql_buf sql = {0};
     char err[1024];
-    if ((st = flush_copy(w)) != DQL_OK)
-        goto out;
-    if (PQputCopyEnd(w->conn, NULL) != 1) {
-        st = dql_exec_error_st(w->ex, DQL_ERR_SQL, "postgres: table '%s': COPY failed: %s", w->table,
-                               conn_err(w->conn, err, sizeof err));
-        goto out;
-    }
-    w->copying = false;
-    PGresult *r = PQgetResult(w->conn);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        st = store_fail(w, "COPY failed", r);
-        goto out;
-    }
-    PQclear(r);
-    while ((r = PQgetResult(w->conn)) != NULL)
-        PQclear(r);
+    dql_status st = DQL_OK;
     /* the target's kind now: taken under our transaction */
     int k = rel_kind(w->conn, w->schema, w->table, err, sizeof err);
-    if (k < 0) {
-        st = dql_exec_error_st(w->ex, DQL_ERR_SQL, "%s", err);
-        goto out;
-    }
-    if (k && !w->overwrite) {
-        st = dql_exec_error(w->ex, "postgres: table '%s' exists (use STORE ... OVERWRITE or SET overwrite true)",
-                            w->table);
-        goto out;
-    }
-    if (k && k != 'r' && k != 'v' && k != 'p') {
-        st = dql_exec_error(w->ex, "postgres: '%s' exists and is not a table or a view", w->table);
-        goto out;
-    }
+    if (k < 0)
+        return dql_exec_error_st(w->ex, DQL_ERR_SQL, "%s", err);
+    if (k && !w->overwrite)
+        return dql_exec_error(w->ex, "postgres: table '%s' exists (use STORE ... OVERWRITE or SET overwrite true)",
+                              w->table);
+    if (k && k != 'r' && k != 'v' && k != 'p')
+        return dql_exec_error(w->ex, "postgres: '%s' exists and is not a table or a view", w->table);
+    dql_buf sql = {0};
+    if (before)
+        dql_buf_put(&sql, before->p, before->len);
     if (k) {
         dql_buf_puts(&sql, k == 'v' ? "DROP VIEW " : "DROP TABLE ");
         qname(&sql, w->schema, w->table);
@@ -667,16 +663,40 @@ static dql_status pg_store_commit(void *state)
     char *lit = PQescapeLiteral(w->conn, c, strlen(c));
     free(c);
     if (!lit) {
-        st = store_fail(w, "cannot quote the schema", NULL);
-        goto out;
+        dql_buf_free(&sql);
+        return store_fail(w, "cannot quote the schema", NULL);
     }
     dql_buf_puts(&sql, lit);
     PQfreemem(lit);
-    if (!store_cmd(w, dql_buf_cstr(&sql), "cannot replace the table", &st))
-        goto out;
-    store_cmd(w, "COMMIT", "commit failed", &st);
-out:
+    if (store_cmd(w, dql_buf_cstr(&sql), "cannot replace the table", &st))
+        store_cmd(w, "COMMIT", "commit failed", &st);
     dql_buf_free(&sql);
+    return st;
+}
+
+static dql_status pg_store_commit(void *state)
+{
+    pg_store *w = state;
+    dql_status st = DQL_OK;
+    char err[1024];
+    if ((st = flush_copy(w)) != DQL_OK)
+        goto out;
+    if (PQputCopyEnd(w->conn, NULL) != 1) {
+        st = dql_exec_error_st(w->ex, DQL_ERR_SQL, "postgres: table '%s': COPY failed: %s", w->table,
+                               conn_err(w->conn, err, sizeof err));
+        goto out;
+    }
+    w->copying = false;
+    PGresult *r = PQgetResult(w->conn);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        st = store_fail(w, "COPY failed", r);
+        goto out;
+    }
+    PQclear(r);
+    while ((r = PQgetResult(w->conn)) != NULL)
+        PQclear(r);
+    st = replace_target(w, NULL);
+out:
     store_free(w);
     return st;
 }
@@ -715,30 +735,12 @@ static dql_status pg_store_open_part(const dql_store_ctx *sc, int part, const ch
  * no row leaves the server), the parts dropped. */
 static dql_status pg_store_assemble(const dql_store_ctx *sc, int nparts, const char *run, dql_exec *ex)
 {
+    pg_store *w;
+    dql_status st = store_begin(sc, ex, &w);
+    if (st != DQL_OK)
+        return st;
     char err[1024];
-    char *ci = get_conninfo(sc->args, err, sizeof err);
-    if (!ci)
-        return dql_exec_error_st(ex, DQL_ERR_USAGE, "%s", err);
-    pg_store *w = dql_xcalloc(1, sizeof *w);
-    w->ex = ex;
-    if (!parse_table(sc->path, &w->schema, &w->table, err, sizeof err)) {
-        free(ci);
-        store_free(w);
-        return dql_exec_error_st(ex, DQL_ERR_USAGE, "%s", err);
-    }
-    char tmp[128];
-    snprintf(tmp, sizeof tmp, "%.36s" PG_TMP_MARK "_%ld", w->table, (long)getpid());
-    w->tmp = dql_xstrdup(tmp);
-    w->conn = pg_connect(ci, err, sizeof err);
-    free(ci);
-    if (!w->conn) {
-        store_free(w);
-        return dql_exec_error_st(ex, DQL_ERR_SQL, "%s", err);
-    }
-    dql_status st = DQL_OK;
-    dql_buf sql = {0};
-    if (!store_cmd(w, "BEGIN", "cannot start a transaction", &st))
-        goto out;
+    dql_buf sql = {0}, drops = {0};
     dql_buf_puts(&sql, "CREATE TABLE ");
     qname(&sql, w->schema, w->tmp);
     dql_buf_puts(&sql, " AS ");
@@ -753,60 +755,15 @@ static dql_status pg_store_assemble(const dql_store_ctx *sc, int nparts, const c
         }
         dql_buf_puts(&sql, i ? " UNION ALL SELECT * FROM " : "SELECT * FROM ");
         qname(&sql, w->schema, pn);
+        dql_buf_puts(&drops, "DROP TABLE ");
+        qname(&drops, w->schema, pn);
+        dql_buf_puts(&drops, "; ");
     }
-    if (!store_cmd(w, dql_buf_cstr(&sql), "cannot assemble the parts", &st))
-        goto out;
-    int k = rel_kind(w->conn, w->schema, w->table, err, sizeof err);
-    if (k < 0) {
-        st = dql_exec_error_st(ex, DQL_ERR_SQL, "%s", err);
-        goto out;
-    }
-    if (k && !sc->overwrite) {
-        st = dql_exec_error(ex, "postgres: table '%s' exists (use STORE ... OVERWRITE or SET overwrite true)", w->table);
-        goto out;
-    }
-    if (k && k != 'r' && k != 'v' && k != 'p') {
-        st = dql_exec_error(ex, "postgres: '%s' exists and is not a table or a view", w->table);
-        goto out;
-    }
-    sql.len = 0;
-    if (k) {
-        dql_buf_puts(&sql, k == 'v' ? "DROP VIEW " : "DROP TABLE ");
-        qname(&sql, w->schema, w->table);
-        dql_buf_puts(&sql, "; ");
-    }
-    for (int i = 0; i < nparts; i++) {
-        char pn[96];
-        part_name(pn, sizeof pn, w->table, run, i);
-        dql_buf_puts(&sql, "DROP TABLE ");
-        qname(&sql, w->schema, pn);
-        dql_buf_puts(&sql, "; ");
-    }
-    dql_buf_puts(&sql, "ALTER TABLE ");
-    qname(&sql, w->schema, w->tmp);
-    dql_buf_puts(&sql, " RENAME TO ");
-    qident(&sql, w->table);
-    dql_buf_puts(&sql, "; COMMENT ON TABLE ");
-    qname(&sql, w->schema, w->table);
-    dql_buf_puts(&sql, " IS ");
-    char *text = dql_ws_schema_to_text(sc->schema);
-    size_t tl = strlen(text) + 5;
-    char *c = dql_xmalloc(tl);
-    snprintf(c, tl, "dql:%s", text);
-    free(text);
-    char *lit = PQescapeLiteral(w->conn, c, strlen(c));
-    free(c);
-    if (!lit) {
-        st = store_fail(w, "cannot quote the schema", NULL);
-        goto out;
-    }
-    dql_buf_puts(&sql, lit);
-    PQfreemem(lit);
-    if (!store_cmd(w, dql_buf_cstr(&sql), "cannot replace the table", &st))
-        goto out;
-    store_cmd(w, "COMMIT", "commit failed", &st);
+    if (store_cmd(w, dql_buf_cstr(&sql), "cannot assemble the parts", &st))
+        st = replace_target(w, &drops);
 out:
     dql_buf_free(&sql);
+    dql_buf_free(&drops);
     store_free(w);
     return st;
 }
