@@ -169,6 +169,13 @@ static bool parse_bool(const char *v, bool *out)
     return false;
 }
 
+bool dql_session_flag(dql_session *s, const char *key)
+{
+    const char *v = dql_session_get(s, key);
+    bool b = false;
+    return v && parse_bool(v, &b) && b;
+}
+
 dql_status dql_session_set(dql_session *s, const char *key, const char *value, char *err, size_t errlen)
 {
     bool known = strchr(key, '.') != NULL;
@@ -185,7 +192,8 @@ dql_status dql_session_set(dql_session *s, const char *key, const char *value, c
         snprintf(err, errlen, "memory: '%s' is not a size (e.g. 256MB)", value);
         return DQL_ERR_CHECK;
     }
-    if ((!strcmp(key, "strict") || !strcmp(key, "overwrite") || !strcmp(key, "stats")) && !parse_bool(value, &b)) {
+    if ((!strcmp(key, "strict") || !strcmp(key, "overwrite") || !strcmp(key, "stats") || !strcmp(key, "shards.keep")) &&
+        !parse_bool(value, &b)) {
         snprintf(err, errlen, "%s: '%s' is not true or false", key, value);
         return DQL_ERR_CHECK;
     }
@@ -193,16 +201,13 @@ dql_status dql_session_set(dql_session *s, const char *key, const char *value, c
         char *end;
         long n = strtol(value, &end, 10);
         if (*end || end == value || n < (strcmp(key, "shards") ? 0 : 1) || n > 100000) {
-            snprintf(err, errlen, "%s: '%s' is not a number of tasks (1 to 100000)", key, value);
+            snprintf(err, errlen, "%s: '%s' is not a number of tasks (%s to 100000)", key, value,
+                     strcmp(key, "shards") ? "0, all," : "1");
             return DQL_ERR_CHECK;
         }
     }
     if (!strcmp(key, "executor") && strcmp(value, "local") != 0 && strcmp(value, "slurm") != 0) {
         snprintf(err, errlen, "executor: '%s' is not local or slurm", value);
-        return DQL_ERR_CHECK;
-    }
-    if (!strcmp(key, "shards.keep") && !parse_bool(value, &b)) {
-        snprintf(err, errlen, "%s: '%s' is not true or false", key, value);
         return DQL_ERR_CHECK;
     }
     if (!strcmp(key, "stream.timeout") && !dql_parse_duration(value, &us)) {
@@ -341,9 +346,7 @@ static void exec_init(dql_session *s, dql_exec *ex)
     uint64_t m = 256u << 20;
     dql_parse_size(dql_session_get(s, "memory"), &m);
     ex->mem_budget = m;
-    bool b = false;
-    parse_bool(dql_session_get(s, "strict"), &b);
-    ex->strict = b;
+    ex->strict = dql_session_flag(s, "strict");
     ex->tmpdir = dql_session_get(s, "tmpdir");
     ex->progress = s->progress;
     ex->progress_ud = s->progress_ud;
@@ -724,7 +727,7 @@ static void check_stmt(dql_session *s, dql_planner *pl, dql_node *st, action **a
         if (!a.plan) return;
         a.target = dql_xstrdup(st->str);
         bool ow = st->ival != 0;
-        if (!ow) parse_bool(dql_session_get(s, "overwrite"), &ow);
+        if (!ow) ow = dql_session_flag(s, "overwrite");
         a.overwrite = ow;
         dql_node *fn = st->kids[1];
         if (fn) {
@@ -993,9 +996,7 @@ static dql_status run_action(dql_session *s, action *a)
         else dql_diag(s->errfp, DQL_DIAG_ERROR, sp, "%s: %s", what, ex.errmsg ? ex.errmsg : dql_status_str(st));
     }
     print_warnings(s, &ex, &a->stmt->sp);
-    bool stats = false;
-    parse_bool(dql_session_get(s, "stats"), &stats);
-    if (stats && st == DQL_OK && (a->kind == A_DUMP || a->kind == A_STORE || a->kind == A_SQL))
+    if (dql_session_flag(s, "stats") && st == DQL_OK && (a->kind == A_DUMP || a->kind == A_STORE || a->kind == A_SQL))
         fprintf(s->errfp, "%s:%u:%u: note: %llu rows; %s\n", a->stmt->sp.file, a->stmt->sp.line, a->stmt->sp.col,
                 (unsigned long long)rows_out, ex.spill_runs ? "sorts spilled to disk" : "no spill to disk");
     exec_done(&ex);

@@ -33,6 +33,9 @@ dql_status dql_session_set(dql_session *s, const char *key, const char *value, c
  * open databases), by name: made by create() on first use (NULL create:
  * lookup only), freed by destroy() when the session is freed. */
 void *dql_session_ext(dql_session *s, const char *name, void *(*create)(void), void (*destroy)(void *));
+/* A true/false setting (strict, overwrite, stats, shards.keep, ...): false
+ * when unset. */
+bool dql_session_flag(dql_session *s, const char *key);
 /* Iterates settings in name order: returns false past the end. */
 bool dql_session_setting_at(dql_session *s, size_t i, const char **key, const char **value);
 

@@ -1038,10 +1038,7 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_
     bool abs = base[0] == '/';
     snprintf(dir, sizeof dir, "%s%s%s/run-%016llx/seg-%d", abs ? "" : cwd, abs ? "" : "/", base, (unsigned long long)h, seg);
     sh->dir = dql_xstrdup(dir);
-    bool keep = false;
-    const char *kv = dql_session_get(s, "shards.keep");
-    if (kv && (!strcmp(kv, "true") || !strcmp(kv, "1") || !strcmp(kv, "on") || !strcmp(kv, "yes"))) keep = true;
-    sh->keep = keep;
+    sh->keep = dql_session_flag(s, "shards.keep");
     /* the manifest: what the task files were made for */
     char manifest[PATH_MAX + 16], want[256];
     snprintf(manifest, sizeof manifest, "%s/manifest", dir);
@@ -1114,15 +1111,12 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_
         return DQL_ERR_RUNTIME;
     }
     if (st != DQL_OK) { sh->keep = true; return st; }
-    bool stats = false;
-    const char *sv = dql_session_get(s, "stats");
-    if (sv && (!strcmp(sv, "true") || !strcmp(sv, "1") || !strcmp(sv, "on") || !strcmp(sv, "yes"))) stats = true;
     for (int t = 0; t < n; t++) {
         char lp[PATH_MAX + 32];
         snprintf(lp, sizeof lp, "%s/task-%d.log", dir, t);
         relay_log(errfp, lp, t, n);
     }
-    if (stats) fprintf(errfp, "dql: note: %d %s tasks in %.2f s (%d cut%s)\n", n, executor, now_s() - j.t0, a.n, a.n == 1 ? "" : "s");
+    if (dql_session_flag(s, "stats")) fprintf(errfp, "dql: note: %d %s tasks in %.2f s (%d cut%s)\n", n, executor, now_s() - j.t0, a.n, a.n == 1 ? "" : "s");
     /* the merge: the statements read the cut relations from the task files */
     for (int k = 0; k < a.n; k++) {
         if (a.cuts[k].out) {

@@ -172,7 +172,7 @@ check_run "warnings of the tasks reach the terminal" 0 '3,7' \
 
 # ---------------------------------------------------------------- where the task files go
 check_run "SET shards.dir and shards.keep" 0 '10000,49995000' '' \
-    "$DQL" --shards 2 -e "SET shards.dir 'scratch/tasks'; SET shards.keep true; d = LOAD 'nums.txt' USING lines() AS (n:long); g = GROUP d ALL; DUMP (FOREACH g GENERATE COUNT(d), SUM(d.n));"
+    "$DQL" --shards 2 -e "SET shards.dir 'scratch/tasks'; SET shards.keep 'On'; d = LOAD 'nums.txt' USING lines() AS (n:long); g = GROUP d ALL; DUMP (FOREACH g GENERATE COUNT(d), SUM(d.n));"
 NCHECKS=$((NCHECKS + 1))
 ls scratch/tasks/run-*/seg-1/task-1.db scratch/tasks/run-*/seg-1/task-0.log >/dev/null || { echo "FAIL: no task files under shards.dir" >&2; exit 1; }
 [ ! -e .dql-shards ] || { echo "FAIL: .dql-shards used despite shards.dir" >&2; exit 1; }
