@@ -47,17 +47,7 @@ DQL=$D/dql-shards.bin
 names=$D/shards-names-$N.txt
 if [ ! -s "$names" ]; then
     echo "generating $N names into $names"
-    python3 - "$SHARED/data/domains" "$N" "$names" <<'PY'
-import gzip, random, sys
-d, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-src = [l.strip() for l in open(d + '/benign/alexa-top-100000-domains-2016.txt') if l.strip()]
-for l in gzip.open(d + '/dga/dga_netlab360_ayub2021_83families.csv.gz', 'rt'):
-    p = l.split(',')
-    if p[0] != 'family': src.append(p[2])
-random.seed(1)
-with open(out, 'w') as f:
-    for _ in range(n): f.write(random.choice(src) + '\n')
-PY
+    python3 "$HERE/gen_mixed_names.py" "$SHARED/data/domains" "$N" "$names"
 fi
 zone=$D/zone/tld-$RECORDS.zone
 mkdir -p "$D/zone"
