@@ -35,7 +35,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -511,15 +510,6 @@ static dql_plan *merge_plan(const cut *c, int k, const char *dir, int n)
 
 /* ------------------------------------------------------------ files */
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    remove(p);
-    return 0;
-}
-
-static void rm_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
 static bool mkdirs(const char *path)
 {
     char tmp[PATH_MAX];
@@ -541,6 +531,17 @@ static uint64_t fnv(uint64_t h, const char *s, size_t n)
     return h;
 }
 
+/* How many arguments at G.argv[i] make this process a coordinator (the
+ * shard count, the executor, --resume, the interactive shell): a task runs
+ * without them, and the task directory's name does not depend on them. */
+static int coordinator_only(int i)
+{
+    const char *a = G.argv[i];
+    if (!strcmp(a, "--shards") || !strcmp(a, "--executor")) return i + 1 < G.argc ? 2 : 1;
+    if (!strcmp(a, "--resume") || !strcmp(a, "-i") || !strcmp(a, "--interactive")) return 1;
+    return 0;
+}
+
 /* The command line of a task, without the options that make a coordinator. */
 static char **task_argv(const char *self, int seg, const char *dir, const char *taskarg)
 {
@@ -555,11 +556,9 @@ static char **task_argv(const char *self, int seg, const char *dir, const char *
     v[n++] = dql_xstrdup(segs);
     v[n++] = dql_xstrdup("--shard-dir");
     v[n++] = dql_xstrdup(dir);
-    for (int i = 1; i < G.argc; i++) {
-        const char *a = G.argv[i];
-        if (!strcmp(a, "--shards") || !strcmp(a, "--executor")) { i++; continue; }
-        if (!strcmp(a, "--resume") || !strcmp(a, "-i") || !strcmp(a, "--interactive")) continue;
-        v[n++] = dql_xstrdup(a);
+    for (int i = 1, skip; i < G.argc; i++) {
+        if ((skip = coordinator_only(i)) > 0) { i += skip - 1; continue; }
+        v[n++] = dql_xstrdup(G.argv[i]);
     }
     v[n] = NULL;
     return v;
@@ -1026,11 +1025,9 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof cwd)) { fprintf(errfp, "dql: shards: no working directory\n"); return DQL_ERR_IO; }
     uint64_t h = fnv(0xcbf29ce484222325ull, cwd, strlen(cwd));
-    for (int i = 1; i < G.argc; i++) {
-        const char *arg = G.argv[i];
-        if (!strcmp(arg, "--shards") || !strcmp(arg, "--executor")) { i++; continue; }
-        if (!strcmp(arg, "--resume")) continue;
-        h = fnv(h, arg, strlen(arg) + 1);
+    for (int i = 1, skip; i < G.argc; i++) {
+        if ((skip = coordinator_only(i)) > 0) { i += skip - 1; continue; }
+        h = fnv(h, G.argv[i], strlen(G.argv[i]) + 1);
     }
     const char *base = dql_session_get(s, "shards.dir");
     char dir[PATH_MAX];
@@ -1065,7 +1062,7 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_
         }
         free(have);
     } else if (file_exists(dir)) {
-        rm_tree(dir);
+        dql_files_rmtree(dir);
     }
     if (!mkdirs(dir)) { fprintf(errfp, "dql: shards: cannot create %s: %s\n", dir, strerror(errno)); return DQL_ERR_IO; }
     FILE *mf = fopen(manifest, "w");
@@ -1137,7 +1134,7 @@ void dql_shard_end(dql_shard *sh, dql_status result)
     clear_marks(&sh->run);
     clear_marks(&sh->expl);
     if (sh->dir && result == DQL_OK && !sh->keep) {
-        rm_tree(sh->dir);
+        dql_files_rmtree(sh->dir);
         /* the run directory and .dql-shards when they are empty now */
         char *p = dql_xstrdup(sh->dir);
         for (int i = 0; i < 2; i++) {

@@ -19,20 +19,14 @@
 #include <unistd.h>
 #include <limits.h>
 #include <sys/stat.h>
-#include <ftw.h>
 #include <libgen.h>
 #include "session.h"
+#include "files.h"
 
 dql_status dql_shell_script(dql_session *s, const char *file, const char *text, int flags);
 void dql_shell_reset(void);
 
 typedef struct block { char kind[16]; char *arg; dql_buf body; int line; } block;
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
 
 static void write_fixture(const char *dir, const char *rel, const dql_buf *b)
 {
@@ -127,7 +121,7 @@ static bool run_case(const tcase *tc, const char *srcdir, const char *shared, co
         free(errp);
     }
     if (cwd[0] && chdir(cwd) != 0) perror("chdir");
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    dql_files_rmtree(dir);
     return ok;
 }
 
