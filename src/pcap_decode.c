@@ -12,7 +12,9 @@
  * messages. A hole that cannot be filled is reported as a message with an
  * error, and the stream resynchronises on the next segment. Finished
  * buffers are freed only at the next call, so that the messages handed
- * out stay valid until then. */
+ * out stay valid until then. A message cut out of a TCP stream is copied
+ * out of the flow buffer at once (into the frame's arena): later segments
+ * of the same frame may compact, grow or refill that buffer. */
 #include "pcap.h"
 
 #include <stdlib.h>
@@ -76,7 +78,9 @@ struct dql_pcap_dec {
     dql_pcap_dec_stats st;
     /* messages of the current frame */
     dql_pcap_msg *q;
+    size_t *qoff;                       /* per message: its bytes in arena, or NO_OFF */
     int nq, capq, iq;
+    dql_buf arena;                      /* TCP message bytes of the current frame */
     /* fragments */
     frag **fh;                          /* hash buckets */
     size_t fbuckets;
@@ -93,6 +97,8 @@ struct dql_pcap_dec {
 
 /* ------------------------------------------------------------------ helpers */
 
+#define NO_OFF ((size_t)-1)
+
 static inline bool port_on(const dql_pcap_dec *d, uint16_t p) { return (d->ports[p >> 3] >> (p & 7)) & 1; }
 
 static uint64_t hmix(uint64_t h, const void *p, size_t n) { return dql_hash_bytes(p, n, h); }
@@ -103,13 +109,24 @@ static dql_pcap_msg *push(dql_pcap_dec *d, const dql_pcap_msg *meta)
     if (d->nq == d->capq) {
         d->capq = d->capq ? d->capq * 2 : 16;
         d->q = dql_xrealloc(d->q, (size_t)d->capq * sizeof *d->q);
+        d->qoff = dql_xrealloc(d->qoff, (size_t)d->capq * sizeof *d->qoff);
     }
+    d->qoff[d->nq] = NO_OFF;
     dql_pcap_msg *m = &d->q[d->nq++];
     *m = *meta;
     m->dns = NULL;
     m->len = m->size = 0;
     m->error = NULL;
     return m;
+}
+
+/* Gives the last message pushed a copy of n octets at p (its bytes are
+ * resolved to the arena when the message is handed out: the arena may move
+ * while the frame is decoded). */
+static void push_copy(dql_pcap_dec *d, const uint8_t *p, uint32_t n)
+{
+    d->qoff[d->nq - 1] = d->arena.len;
+    dql_buf_put(&d->arena, p, n);
 }
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -169,13 +186,18 @@ void dql_pcap_dec_free(dql_pcap_dec *d)
     free(d->th);
     free(d->dead);
     free(d->q);
+    free(d->qoff);
+    dql_buf_free(&d->arena);
     free(d);
 }
 
 bool dql_pcap_dec_msg(dql_pcap_dec *d, dql_pcap_msg *m)
 {
     if (d->iq >= d->nq) return false;
-    *m = d->q[d->iq++];
+    *m = d->q[d->iq];
+    if (d->qoff[d->iq] != NO_OFF)
+        m->dns = d->arena.p ? (const uint8_t *)d->arena.p + d->qoff[d->iq] : (const uint8_t *)"";
+    d->iq++;
     return true;
 }
 
@@ -335,7 +357,7 @@ static void flow_cut(dql_pcap_dec *d, flow *f)
         dql_pcap_msg meta;
         flow_meta(f, &meta);
         dql_pcap_msg *m = push(d, &meta);
-        m->dns = b + 2;
+        push_copy(d, b + 2, ml);
         m->len = m->size = ml;
         d->st.dns_packets++;
         f->start += 2 + ml;
@@ -354,7 +376,7 @@ static void flow_report_partial(dql_pcap_dec *d, flow *f, const char *why)
     dql_pcap_msg *m = push(d, &meta);
     const uint8_t *b = f->buf + f->start;
     if (f->len >= 2) {
-        m->dns = b + 2;
+        push_copy(d, b + 2, (uint32_t)f->len - 2);
         m->len = (uint32_t)f->len - 2;
         m->size = rd16(b);
     }
@@ -692,6 +714,7 @@ void dql_pcap_dec_packet(dql_pcap_dec *d, const dql_pcap_pkt *pk)
 {
     release_dead(d);
     d->nq = d->iq = 0;
+    d->arena.len = 0;
     d->st.packets++;
     d->now = pk->ts_ns;
     if (d->now - d->last_sweep > 1000000000LL || d->now < d->last_sweep) {
@@ -755,6 +778,7 @@ void dql_pcap_dec_finish(dql_pcap_dec *d)
 {
     release_dead(d);
     d->nq = d->iq = 0;
+    d->arena.len = 0;
     for (size_t b = 0; b < d->tbuckets; b++)
         for (flow *f = d->th[b], *n; f; f = n) { n = f->hnext; flow_end(d, f); }
 }

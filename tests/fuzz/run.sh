@@ -77,7 +77,18 @@ for t in script loaders values zone mmdb dns_msg pcap model; do
     if ! "$bin" -max_total_time="$SECS" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
             -artifact_prefix="$B/fuzz-artifacts/$t-" -print_final_stats=0 "$W/$t" > "$W/$t.log" 2>&1; then
         echo "fuzz_$t found a problem:" >&2
-        tail -n 40 "$W/$t.log" >&2
+        # the report from its first line (the stack of the bad access) to the reproducer's name
+        if grep -q '^==[0-9]*==ERROR' "$W/$t.log"; then
+            sed -n '/^==[0-9]*==ERROR/,$p' "$W/$t.log" | grep -v '^  0x\|^Shadow\|^  [A-Z][a-z].*:  ' | head -n 80 >&2
+        else
+            tail -n 40 "$W/$t.log" >&2
+        fi
+        # the reproducer itself, so that a CI log alone is enough to replay it
+        art=$(sed -n 's/.*Test unit written to //p' "$W/$t.log" | head -n 1)
+        if [ -n "$art" ] && [ -f "$art" ]; then
+            echo "reproducer ($(wc -c < "$art") octets; base64 -d > f && $bin f):" >&2
+            base64 "$art" | head -n 200 >&2
+        fi
         rc=1
     else
         grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" "$W/$t.log" | tail -n 1 || true

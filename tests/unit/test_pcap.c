@@ -297,6 +297,38 @@ static void test_tcp(void)
     CHECK(g.n == 4 && g.nerr == 1 && g.err && strstr(g.err, "lost"), "lost segment: n=%d err=%d %s", g.n, g.nerr,
           g.err ? g.err : "-");
     dql_pcap_dec_free(d);
+    /* two holes closed at the end of the stream, in one call: the messages cut
+     * after the first hole must keep their bytes while the segment after the
+     * second hole refills (and, being large, regrows) the flow buffer */
+    {
+        enum { NM = 240 };
+        static uint8_t big[NM * 29], fb[8192];
+        for (int i = 0; i < NM; i++) {
+            put16(big + i * 29, 27);
+            dns_query(big + i * 29 + 2, (uint16_t)(0x2000 + i));
+        }
+        d = dql_pcap_dec_new(NULL);
+        isn = 20000;
+        size_t seg[][2] = { { 0, 40 }, { 58, 184 }, { 232, NM * 29 } };   /* lost: [40,58) and [184,232) */
+        for (int j = 0; j < 3; j++) {
+            size_t n = tcp4(fb, 4444, isn + (uint32_t)seg[j][0], 0x18, big + seg[j][0], seg[j][1] - seg[j][0]);
+            feed(d, 101, fb, n, n, &(got){ 0 });
+        }
+        dql_pcap_dec_finish(d);
+        int whole = 0, errs = 0, bad = 0, want = 2;
+        dql_pcap_msg m;
+        while (dql_pcap_dec_msg(d, &m)) {
+            if (m.error) { errs++; continue; }
+            uint16_t id = (uint16_t)(m.dns[0] << 8 | m.dns[1]);
+            if (want == 6) want = 8;
+            if (id != 0x2000 + want || memcmp(m.dns + 2, big + 4, 25) != 0) bad++;
+            want++;
+            whole++;
+        }
+        CHECK(whole == 4 + (NM - 8) && errs == 2 && bad == 0, "two holes at the end: whole=%d err=%d bad=%d", whole,
+              errs, bad);
+        dql_pcap_dec_free(d);
+    }
     /* many flows: bounded by max_flows, each half message reported when evicted */
     dql_pcap_dec_opts o = { .max_flows = 100 };
     d = dql_pcap_dec_new(&o);
