@@ -87,6 +87,11 @@ typedef struct dql_agg_def {
     dql_type partial_type;      /* DQL_T_ANY: the aggregate's own result type */
 } dql_agg_def;
 
+/* Heap memory held by aggregate states outside their fixed state_size (the
+ * sets of COUNT_DISTINCT): states add what they allocate and subtract what
+ * they free, so that a hash aggregation counts it against its budget. */
+extern int64_t dql_agg_heap_bytes;
+
 /* Type check at plan time: given the argument fields, returns the result type
  * (filling *sub for tuple/bag results when known, allocated with
  * dql_schema_new) or DQL_T__COUNT after writing a message to err. */

@@ -1,11 +1,13 @@
 /* fn_agg.c — the aggregate builtins: the algebraic COUNT, COUNT_STAR, SUM,
  * AVG, MIN and MAX (init/step/merge/final states the engine can run in a
- * hash aggregation, or over a bag via dql_agg_over_bag), and the bag
- * functions COUNT_DISTINCT, TOP, BAGTOSTRING and ISEMPTY.
+ * hash aggregation, or over a bag via dql_agg_over_bag), COUNT_DISTINCT
+ * (the same, with a set as its state), and the bag functions TOP,
+ * BAGTOSTRING and ISEMPTY.
  *
  * Aggregates see the first field of each tuple. Untyped (bytearray) input
  * is read as double, as in Pig; values that do not parse are skipped. */
 #include "exec.h"
+#include "sort.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -266,37 +268,163 @@ static dql_status fn_max(dql_fnctx *cx, int argc, const dql_value *argv, dql_val
 
 /* ------------------------------------------------------- COUNT_DISTINCT */
 
-/* COUNT_DISTINCT(bag): the number of distinct non-null first fields (an
- * open-addressing hash set in the arena). A null bag counts 0. */
-static dql_status fn_count_distinct(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+/* COUNT_DISTINCT: the number of distinct non-null values. The state is a
+ * set of the values seen, created at the first one (a group of nulls costs
+ * nothing): each value serialized (sort.h) into one growing buffer, an
+ * open-addressing table of (hash, offset, length). Two values are the same
+ * when their bytes are, or, when only the hashes agree, when dql_value_eq
+ * says so (a domain in another case, an int and a long). A sharded run's
+ * partial is the set itself, as a bag of one-field tuples; the merge adds
+ * each to its set, so the count is exact (no sketch). */
+typedef struct { uint64_t h; size_t off, len; } cd_slot;
+typedef struct {
+    cd_slot *tab;
+    uint64_t n, mask;
+    dql_buf data;       /* the serialized values */
+    dql_buf tmp;        /* the value being looked up */
+    int64_t bytes;      /* counted in dql_agg_heap_bytes */
+} cd_set;
+
+int64_t dql_agg_heap_bytes;
+
+/* Brings dql_agg_heap_bytes up to date with what the set holds now. */
+static void cd_account(cd_set *set)
 {
-    dql_value bv = argv[0];
-    if (dql_is_null(bv)) { *out = dql_long(0); return DQL_OK; }
-    if (bv.type != DQL_T_BAG) {
-        *out = dql_null();
-        return fn_warn(cx, "COUNT_DISTINCT: not a bag", "the argument is a %s", dql_type_name((dql_type)bv.type));
-    }
-    const dql_bag *b = bv.u.b;
-    uint64_t cap = 16;
-    while (cap < b->n * 2) cap *= 2;
-    typedef struct { uint64_t h; const dql_value *v; } slot;
-    slot *tab = dql_arena_alloc(cx->arena, sizeof *tab * cap);
-    memset(tab, 0, sizeof *tab * cap);
-    int64_t n = 0;
-    for (uint64_t i = 0; i < b->n; i++) {
-        const dql_tuple *t = b->t[i];
-        if (!t || t->n == 0 || dql_is_null(t->v[0]))
-            continue;
-        const dql_value *v = &t->v[0];
-        uint64_t h = dql_value_hash(*v);
-        for (uint64_t j = h & (cap - 1);; j = (j + 1) & (cap - 1)) {
-            if (!tab[j].v) { tab[j].h = h; tab[j].v = v; n++; break; }
-            if (tab[j].h == h && dql_value_eq(*tab[j].v, *v)) break;
-        }
-    }
-    *out = dql_long(n);
-    return DQL_OK;
+    int64_t b = (int64_t)(sizeof *set + (set->mask + 1) * sizeof *set->tab + set->data.cap + set->tmp.cap);
+    dql_agg_heap_bytes += b - set->bytes;
+    set->bytes = b;
 }
+typedef struct { cd_set *set; } cd_st;
+
+static void cd_init(void *st) { ((cd_st *)st)->set = NULL; }
+
+static void cd_release(cd_st *s)
+{
+    if (!s->set) return;
+    dql_agg_heap_bytes -= s->set->bytes;
+    free(s->set->tab);
+    dql_buf_free(&s->set->data);
+    dql_buf_free(&s->set->tmp);
+    free(s->set);
+    s->set = NULL;
+}
+
+/* Is the serialized value at a equal to v (whose bytes are b)? */
+static bool cd_same(const cd_set *set, const cd_slot *sl, dql_value v)
+{
+    const uint8_t *a = (const uint8_t *)set->data.p + sl->off;
+    if (sl->len == set->tmp.len && memcmp(a, set->tmp.p, sl->len) == 0) return true;
+    dql_arena ar;
+    dql_arena_init(&ar);
+    dql_value o;
+    bool eq = dql_value_deserialize(&ar, &a, a + sl->len, &o) && dql_value_eq(o, v);
+    dql_arena_free(&ar);
+    return eq;
+}
+
+static void cd_grow(cd_set *set)
+{
+    uint64_t nm = set->mask * 2 + 1;
+    cd_slot *nt = dql_xcalloc(nm + 1, sizeof *nt);
+    for (uint64_t i = 0; i <= set->mask; i++) {
+        if (!set->tab[i].len) continue;
+        uint64_t j = set->tab[i].h & nm;
+        while (nt[j].len) j = (j + 1) & nm;
+        nt[j] = set->tab[i];
+    }
+    free(set->tab);
+    set->tab = nt;
+    set->mask = nm;
+}
+
+static void cd_step(void *st, dql_value v)
+{
+    cd_st *s = st;
+    if (dql_is_null(v)) return;
+    if (!s->set) {
+        s->set = dql_xcalloc(1, sizeof *s->set);
+        s->set->mask = 7;
+        s->set->tab = dql_xcalloc(s->set->mask + 1, sizeof *s->set->tab);
+    }
+    cd_set *set = s->set;
+    set->tmp.len = 0;
+    dql_value_serialize(&set->tmp, v);          /* never empty: a type octet at least */
+    uint64_t h = dql_value_hash(v);
+    uint64_t j = h & set->mask;
+    for (; set->tab[j].len; j = (j + 1) & set->mask)
+        if (set->tab[j].h == h && cd_same(set, &set->tab[j], v)) return;
+    set->tab[j] = (cd_slot){ h, set->data.len, set->tmp.len };
+    dql_buf_put(&set->data, set->tmp.p, set->tmp.len);
+    if (++set->n * 4 > (set->mask + 1) * 3) cd_grow(set);
+    cd_account(set);
+}
+
+/* Calls fn on each value of the set (deserialized into a). */
+static void cd_each(cd_set *set, dql_arena *a, void (*fn)(void *, dql_value), void *ud)
+{
+    const uint8_t *p = (const uint8_t *)set->data.p, *end = p + set->data.len;
+    while (p < end) {
+        dql_value v;
+        if (!dql_value_deserialize(a, &p, end, &v)) break;   /* our own bytes: cannot fail */
+        fn(ud, v);
+    }
+}
+
+static void cd_step_cb(void *st, dql_value v) { cd_step(st, v); }
+
+static void cd_merge(void *st, const void *other)
+{
+    const cd_st *o = other;
+    if (!o->set) return;
+    dql_arena a;
+    dql_arena_init(&a);
+    cd_each(o->set, &a, cd_step_cb, st);
+    dql_arena_free(&a);
+}
+
+static void cd_final(void *st, dql_arena *a, dql_value *out)
+{
+    cd_st *s = st;
+    *out = dql_long(s->set ? (int64_t)s->set->n : 0);
+    cd_release(s);
+}
+
+typedef struct { dql_bag *b; dql_arena *a; uint64_t i; } cd_bagfill;
+
+static void cd_put_tuple(void *ud, dql_value v)
+{
+    cd_bagfill *f = ud;
+    dql_tuple *t = dql_tuple_new(f->a, 1);
+    t->v[0] = v;
+    f->b->t[f->i++] = t;
+}
+
+static void cd_partial(void *st, dql_arena *a, dql_value *out)
+{
+    cd_st *s = st;
+    cd_bagfill f = { dql_bag_new(a, s->set ? s->set->n : 0), a, 0 };
+    if (s->set) cd_each(s->set, a, cd_put_tuple, &f);
+    f.b->n = f.i;
+    *out = (dql_value){0};
+    out->type = DQL_T_BAG;
+    out->u.b = f.b;
+    cd_release(s);
+}
+
+static void cd_combine(void *st, dql_value v)
+{
+    if (v.type != DQL_T_BAG || !v.u.b) return;
+    for (uint64_t i = 0; i < v.u.b->n; i++) {
+        const dql_tuple *t = v.u.b->t[i];
+        if (t && t->n) cd_step(st, t->v[0]);
+    }
+}
+
+static const dql_agg_def agg_count_distinct = { sizeof(cd_st), cd_init, cd_step, cd_merge, cd_final,
+                                                cd_partial, cd_combine, DQL_T_BAG };
+
+static dql_status fn_count_distinct(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
+{ return dql_agg_over_bag(&agg_count_distinct, cx, argv[0], out); }
 
 /* ------------------------------------------------------------------ TOP */
 
@@ -538,8 +666,8 @@ const dql_func_def dql_fn_agg[] = {
         "smallest non-null value (any comparable type); null if none"),
     AGG("MAX", DQL_T_ANY, tc_minmax, fn_max, &agg_max, "MAX(bag)",
         "largest non-null value (any comparable type); null if none"),
-    BAGFN("COUNT_DISTINCT", 1, 1, DQL_T_LONG, tc_count, fn_count_distinct, "COUNT_DISTINCT(bag)",
-          "number of distinct non-null first fields"),
+    AGG("COUNT_DISTINCT", DQL_T_LONG, tc_count, fn_count_distinct, &agg_count_distinct, "COUNT_DISTINCT(bag)",
+        "number of distinct non-null first fields"),
     BAGFN("TOP", 3, 3, DQL_T_BAG, tc_top, fn_top, "TOP(n, column, bag)",
           "the n tuples with the largest values in column (0-based), largest first"),
     BAGFN("BAGTOSTRING", 1, 2, DQL_T_CHARARRAY, tc_bagtostring, fn_bagtostring, "BAGTOSTRING(bag[, sep])",

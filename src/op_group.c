@@ -283,6 +283,7 @@ typedef struct hashagg_st {
     hentry **tab;        /* open addressing, power of two */
     uint64_t mask, count;
     dql_arena harena;
+    int64_t heap0;       /* dql_agg_heap_bytes when opened */
     bool overflow;
     dql_sorter *sorter;  /* rows with new keys once over budget: keys + agg args */
     bool consumed;
@@ -337,6 +338,7 @@ static dql_status hashagg_open(dql_op *op)
     s->sp_row = dql_xcalloc((size_t)(s->nk + s->na + 1), sizeof(dql_value));
     s->spkeys = dql_xcalloc((size_t)s->nk + 1, sizeof(dql_value));
     s->spstate = dql_xcalloc(1, s->esize);
+    s->heap0 = dql_agg_heap_bytes;
     return DQL_OK;
 }
 
@@ -365,6 +367,15 @@ static void hashagg_close(dql_op *op)
                 dql_value v;
                 op->plan->aggs[a].def->agg->final((uint8_t *)s->sorted[i] + s->aoff[a], &scratch, &v);
             }
+        dql_arena_free(&scratch);
+    }
+    if (s->have_sp_group) {             /* a spilled group read but not emitted */
+        dql_arena scratch;
+        dql_arena_init(&scratch);
+        for (int a = 0; a < s->na; a++) {
+            dql_value v;
+            op->plan->aggs[a].def->agg->final(s->spstate + s->aoff[a], &scratch, &v);
+        }
         dql_arena_free(&scratch);
     }
     if (s->sorter) { op->ex->spill_runs += (uint64_t)dql_sorter_runs(s->sorter); dql_sorter_free(s->sorter); }
@@ -424,7 +435,9 @@ static dql_status hashagg_consume(dql_op *op, hashagg_st *s)
             for (int a = 0; a < s->na; a++) av[a] = dql_expr_eval(p->aggs[a].arg, row, &cx);
             if (cx.st) { st = cx.st; goto out; }
             if (!e) {
-                if (!s->overflow && s->harena.total + (s->mask + 1) * sizeof(void *) > op->ex->mem_budget && s->count > 0) {
+                int64_t heap = dql_agg_heap_bytes - s->heap0;     /* sets of COUNT_DISTINCT */
+                if (!s->overflow && s->harena.total + (s->mask + 1) * sizeof(void *) + (uint64_t)(heap > 0 ? heap : 0) >
+                                        op->ex->mem_budget && s->count > 0) {
                     s->overflow = true;
                     s->sorter = dql_op_sorter(op, s->nk + s->na, hkey_cmp, s);
                     if (!s->sorter) { st = DQL_ERR_RUNTIME; goto out; }

@@ -510,17 +510,25 @@ static dql_plan *merge_plan(const cut *c, int k, const char *dir, int n)
 
 /* ------------------------------------------------------------ files */
 
+/* Creates path and its parents. Another run in the same directory removes
+ * .dql-shards when it finishes and finds it empty: a parent that vanishes
+ * between two mkdir calls is made again. */
 static bool mkdirs(const char *path)
 {
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return false;
-            *p = '/';
-        }
-    return mkdir(tmp, 0755) == 0 || errno == EEXIST;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        bool ok = true;
+        for (char *p = tmp + 1; *p && ok; p++)
+            if (*p == '/') {
+                *p = 0;
+                if (mkdir(tmp, 0755) != 0 && errno != EEXIST) ok = false;
+                *p = '/';
+            }
+        if (ok && (mkdir(tmp, 0755) == 0 || errno == EEXIST)) return true;
+        if (errno != ENOENT) return false;
+    }
+    return false;
 }
 
 static bool file_exists(const char *p) { struct stat st; return stat(p, &st) == 0; }

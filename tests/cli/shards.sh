@@ -1,7 +1,8 @@
 #!/bin/sh
 # shards.sh — sharded runs (src/shard.c, doc/shards.md) with the local
 # executor: a sharded run gives exactly the rows of a one-process run (1, 2, 3
-# and 7 shards) for GROUP with every algebraic aggregate, DISTINCT, ORDER,
+# and 7 shards) for GROUP with every algebraic aggregate (COUNT_DISTINCT too:
+# the tasks ship their sets), DISTINCT, ORDER,
 # LIMIT, a STORE of streaming rows and DUMP of them (order kept); line
 # files split by byte range whatever the lines (long, CRLF, no final newline,
 # blank and comment lines, a header and skip), several files shared out by
@@ -28,14 +29,17 @@ d = LOAD 'names.txt' USING lines() AS (name:chararray);
 t = FOREACH d GENERATE name, SUBSTRING(name, INDEXOF(name, '.', 0) + 1, 100) AS zone, SIZE(name) AS len;
 g = GROUP t BY zone;
 c = FOREACH g GENERATE group, COUNT(t) AS n, COUNT_STAR(t) AS n2, SUM(t.len) AS s, AVG(t.len) AS a,
-                       MIN(t.name) AS mn, MAX(t.name) AS mx, MAX(t.len) AS ml;
+                       MIN(t.name) AS mn, MAX(t.name) AS mx, MAX(t.len) AS ml, COUNT_DISTINCT(t.len) AS dl;
 o = ORDER c BY n DESC, group;
 DUMP o;
 tl = GROUP t BY (SUBSTRING(zone, INDEXOF(zone, '.', 0) + 1, 10), len);
 c2 = FOREACH tl GENERATE group, COUNT(t);
 DUMP (ORDER c2 BY group);
 a = GROUP t ALL;
-DUMP (FOREACH a GENERATE COUNT(t), SUM(t.len), MIN(t.len), AVG(t.len));
+DUMP (FOREACH a GENERATE COUNT(t), SUM(t.len), MIN(t.len), AVG(t.len), COUNT_DISTINCT(t.zone));
+-- COUNT_DISTINCT: nulls not counted, a domain in another case is the same domain
+v = FOREACH t GENERATE (len % 3 == 0 ? null : len) AS l3, (domain)(len % 2 == 0 ? UPPER(zone) : zone) AS dz;
+DUMP (FOREACH (GROUP v ALL) GENERATE COUNT_DISTINCT(v.l3), COUNT(v.l3), COUNT_DISTINCT(v.dz));
 u = DISTINCT (FOREACH t GENERATE zone);
 DUMP (ORDER u BY zone);
 EOF
@@ -118,6 +122,9 @@ for n in 2 4; do same "a file sweep" $n files.dql; done
 check_run "EXPLAIN shows the cut" 0 \
 '~┄┄ cut: pre-aggregated in 3 local tasks \(partial states\), combined here; LOAD .names.txt. split by byte range' '' \
     "$DQL" --shards 3 -e "d = LOAD 'names.txt' USING lines() AS (name:chararray); g = GROUP d BY SIZE(name); EXPLAIN (FOREACH g GENERATE group, COUNT(d));"
+check_run "EXPLAIN: COUNT_DISTINCT is pre-aggregated" 0 \
+'~┄┄ cut: pre-aggregated in 2 local tasks \(partial states\)' '' \
+    "$DQL" --shards 2 -e "d = LOAD 'names.txt' USING lines() AS (name:chararray); g = GROUP d BY SIZE(name); EXPLAIN (FOREACH g GENERATE group, COUNT_DISTINCT(d.name));"
 check_run "EXPLAIN: a plain cut below ORDER" 0 '~┄┄ cut: computed by 2 local tasks, read back in task order' '' \
     "$DQL" -e "SET shards 2; d = LOAD 'names.txt' USING lines() AS (name:chararray); EXPLAIN (ORDER d BY name);"
 
