@@ -46,7 +46,8 @@ static dql_status load_open(dql_op *op)
 {
     dql_plan *p = op->plan;
     dql_load_ctx lc = { p->path, &p->args, p->declared, op->ex->sess, p->needed,
-                        p->nshards > 1 ? p->shard : 0, p->nshards > 1 ? p->nshards : 1 };
+                        p->nshards > 1 ? p->shard : 0, p->nshards > 1 ? p->nshards : 1,
+                        p->nshards > 1 ? p->bounds : NULL };
     load_st *s = dql_xcalloc(1, sizeof *s);
     op->st = s;
     return p->loader->open(&lc, p->schema, op->ex, &s->ls);

@@ -150,6 +150,18 @@ const dql_value *dql_args_get(const dql_args *args, const char *name, int pos);
 
 /* ---------------------------------------------------------------- loaders */
 
+/* A shard that a loader may start by speculation (zone files: the state at
+ * the shard's first record guessed from a window before it, not scanned
+ * from the file's start). The loader writes what it assumed at its first
+ * boundary (start, "" when it did not speculate) and the state at the
+ * boundary that ended it (end); the coordinator (shard.c) checks each
+ * task's start against the end of the task before it and reruns a task
+ * whose guess was wrong with exact set. */
+typedef struct dql_shard_bounds {
+    bool exact;              /* in: no speculation */
+    char start[64], end[64]; /* out */
+} dql_shard_bounds;
+
 typedef struct dql_load_ctx {
     const char *path;        /* as written in LOAD (after parameter substitution) */
     const dql_args *args;
@@ -161,6 +173,7 @@ typedef struct dql_load_ctx {
     /* Sharded runs: read only shard `shard` of `nshards` (0 of 1 when not
      * sharded); see shard_by in dql_loader_def. */
     int shard, nshards;
+    dql_shard_bounds *bounds;    /* a task's shard of a byte-range split; NULL otherwise */
 } dql_load_ctx;
 
 typedef struct dql_loader_def {

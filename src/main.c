@@ -239,6 +239,9 @@ int main(int argc, char **argv)
             }
             task = t;
             ntasks = n;
+        } else if (!strcmp(a, "--task-exact")) {
+            /* internal: the rerun of a task whose speculative start was wrong */
+            dql_shard_set_exact(true);
         } else if (!strcmp(a, "--task-seg")) {
             if (!more) { rc = usage_error("%s needs a number", a); goto done; }
             task_seg = atoi(argv[++i]);

@@ -175,6 +175,7 @@ typedef struct zload {
     int npaths, ipath;
     uint64_t *sizes, done_before;
     bool sharded;                /* a sharded run reads [shard_start, shard_end) of its one file */
+    dql_shard_bounds *bounds;    /* where it tells how its shard started and ended */
     bool shard_head;             /* ... and it is the first shard */
     uint64_t shard_start, shard_end;
     dql_zone_scanner *sc;
@@ -191,10 +192,19 @@ typedef struct zload {
     dql_value last_file_v;
 } zload;
 
+/* A shard split by byte range: how it started and ended, for the coordinator. */
+static void zload_notes(zload *L)
+{
+    if (!L->bounds || !L->sc) return;
+    snprintf(L->bounds->start, sizeof L->bounds->start, "%s", dql_zone_shard_note(L->sc, 0));
+    snprintf(L->bounds->end, sizeof L->bounds->end, "%s", dql_zone_shard_note(L->sc, 1));
+}
+
 static void zload_free(zload *L)
 {
     if (!L)
         return;
+    zload_notes(L);
     dql_zone_close(L->sc);
     dql_paths_free(L->paths);
     free(L->sizes);
@@ -242,6 +252,7 @@ static dql_status zload_open(const dql_load_ctx *lc, const dql_schema *schema, d
     }
     if (lc->nshards > 1)
         zload_shard(L, lc->shard, lc->nshards);
+    if (L->sharded) L->bounds = lc->bounds;
     L->ncols = schema->n;
     for (int j = 0; j < schema->n && j < ZC__COUNT; j++) {
         int c = schema->f[j].name ? col_of(schema->f[j].name) : -1;
@@ -371,6 +382,7 @@ static dql_status zload_advance(zload *L)
 {
     if (L->sc) {
         L->done_before += L->sizes[L->ipath];
+        zload_notes(L);
         dql_zone_close(L->sc);
         L->sc = NULL;
         L->ipath++;
@@ -385,6 +397,7 @@ static dql_status zload_advance(zload *L)
     o.shard_head = L->shard_head;
     o.shard_start = L->shard_start;
     o.shard_end = L->shard_end;
+    o.shard_speculate = L->bounds && !L->bounds->exact;
     char err[512];
     L->sc = dql_zone_open(L->paths[L->ipath], &o, err, sizeof err);
     if (!L->sc)

@@ -218,7 +218,7 @@ static dql_plan *plan_load(dql_planner *pl, const dql_node *n, const char *path,
         } else p->schema = dql_schema_copy(pend);
         return p;
     }
-    dql_load_ctx lc = { p->path, &p->args, p->declared, pl->sess, NULL, 0, 1 };
+    dql_load_ctx lc = { p->path, &p->args, p->declared, pl->sess, NULL, 0, 1, NULL };
     char err[512] = "";
     dql_schema *s = NULL;
     if (forced) dql_session_shadow_begin(pl->sess);

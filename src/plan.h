@@ -105,11 +105,12 @@ struct dql_plan {
      * first columns of the input, aggregates fold partial values).
      * subst: the engine runs this plan instead (the merge reads the tasks'
      * results where the tasks computed this relation).
-     * shard/nshards: the LOAD reads only that shard.
+     * shard/nshards: the LOAD reads only that shard (bounds: see dql_shard_bounds).
      * cut_note: EXPLAIN's mark of where a sharded run is cut. */
     int agg_mode;
     dql_plan *subst;
     int shard, nshards;
+    struct dql_shard_bounds *bounds;
     char *cut_note;
 };
 

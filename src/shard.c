@@ -54,6 +54,7 @@ static struct {
     int task, ntasks, seg;
     char *dir;
     bool resume;
+    bool exact;          /* a task: --task-exact */
 } G = { .task = -1 };
 
 void dql_shard_cli(int argc, char **argv, bool has_script)
@@ -73,6 +74,7 @@ void dql_shard_set_task(int task, int ntasks, int seg, const char *dir)
 }
 
 void dql_shard_set_resume(bool on) { G.resume = on; }
+void dql_shard_set_exact(bool on) { G.exact = on; }
 bool dql_shard_is_task(void) { return G.task >= 0; }
 
 /* ------------------------------------------------------------ the cut */
@@ -551,9 +553,9 @@ static int coordinator_only(int i)
 }
 
 /* The command line of a task, without the options that make a coordinator. */
-static char **task_argv(const char *self, int seg, const char *dir, const char *taskarg)
+static char **task_argv(const char *self, int seg, const char *dir, const char *taskarg, bool exact)
 {
-    char **v = dql_xcalloc((size_t)G.argc + 12, sizeof(char *));
+    char **v = dql_xcalloc((size_t)G.argc + 13, sizeof(char *));
     int n = 0;
     char segs[32];
     snprintf(segs, sizeof segs, "%d", seg);
@@ -564,6 +566,7 @@ static char **task_argv(const char *self, int seg, const char *dir, const char *
     v[n++] = dql_xstrdup(segs);
     v[n++] = dql_xstrdup("--shard-dir");
     v[n++] = dql_xstrdup(dir);
+    if (exact) v[n++] = dql_xstrdup("--task-exact");
     for (int i = 1, skip; i < G.argc; i++) {
         if ((skip = coordinator_only(i)) > 0) { i += skip - 1; continue; }
         v[n++] = dql_xstrdup(G.argv[i]);
@@ -637,6 +640,7 @@ typedef struct shard_job {
     char **why;           /* per task: a note (Slurm state) or NULL */
     bool tty;
     double t0;
+    bool exact;           /* the tasks run with --task-exact */
 } shard_job;
 
 static double now_s(void)
@@ -685,7 +689,7 @@ static dql_status run_local(shard_job *j)
             char ta[64], logp[PATH_MAX + 64];
             snprintf(ta, sizeof ta, "%d/%d", t, j->n);
             snprintf(logp, sizeof logp, "%s/task-%d.log", j->dir, t);
-            char **av = task_argv(self, j->seg, j->dir, ta);
+            char **av = task_argv(self, j->seg, j->dir, ta, j->exact);
             fflush(NULL);
             pid_t pid = fork();
             if (pid == 0) {
@@ -792,7 +796,7 @@ static dql_status run_slurm(shard_job *j)
     if (extra && !strchr(extra, '\n')) dql_buf_printf(&sc, "#SBATCH %s\n", extra);
     char ta[64];
     snprintf(ta, sizeof ta, "${SLURM_ARRAY_TASK_ID}/%d", j->n);
-    char **av = task_argv(self, j->seg, j->dir, "@TASK@");
+    char **av = task_argv(self, j->seg, j->dir, "@TASK@", j->exact);
     dql_buf_puts(&sc, "i=$SLURM_ARRAY_TASK_ID\n");
     for (char **a = av; *a; a++) {
         if (a != av) dql_buf_putc(&sc, ' ');
@@ -948,6 +952,9 @@ dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, dql_shard_o
     char tmp[PATH_MAX], fin[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s/task-%d.db.tmp", G.dir, G.task);
     snprintf(fin, sizeof fin, "%s/task-%d.db", G.dir, G.task);
+    char bp[PATH_MAX + 32];
+    snprintf(bp, sizeof bp, "%s/task-%d.bounds", G.dir, G.task);
+    unlink(bp);
     const char *sfx[] = { "", "-wal", "-shm", "-journal" };
     for (int i = 0; i < 4; i++) {
         char p[PATH_MAX + 16];
@@ -959,7 +966,10 @@ dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, dql_shard_o
         fprintf(errfp, "dql: task %d: LOAD USING %s() cannot be sharded\n", G.task, a.load->loader->name);
         st = DQL_ERR_USAGE;
     }
-    if (a.load) { a.load->shard = G.task; a.load->nshards = G.ntasks; }
+    static dql_shard_bounds bounds;
+    memset(&bounds, 0, sizeof bounds);
+    bounds.exact = G.exact;
+    if (a.load) { a.load->shard = G.task; a.load->nshards = G.ntasks; a.load->bounds = &bounds; }
     dql_arena ar;
     dql_arena_init(&ar);
     for (int k = 0; k < a.n && st == DQL_OK; k++) {
@@ -981,7 +991,15 @@ dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, dql_shard_o
         dql_schema_free(as);
     }
     dql_arena_free(&ar);
-    if (a.load) { a.load->shard = 0; a.load->nshards = 0; }
+    if (a.load) { a.load->shard = 0; a.load->nshards = 0; a.load->bounds = NULL; }
+    if (st == DQL_OK && (bounds.start[0] || bounds.end[0])) {
+        /* how the shard started and ended, for the coordinator's check (written before the task file: done last) */
+        FILE *bf = fopen(bp, "w");
+        if (!bf || fprintf(bf, "%s\n%s\n", bounds.start, bounds.end) < 0 || fclose(bf) != 0) {
+            fprintf(errfp, "dql: task %d: cannot write %s\n", G.task, bp);
+            st = DQL_ERR_IO;
+        }
+    }
     if (st == DQL_OK && !file_exists(tmp)) {
         /* nothing for the task file (no cut, or only parts written elsewhere): an empty one marks the task done */
         sqlite3 *db;
@@ -995,6 +1013,55 @@ dql_status dql_shard_task(dql_session *s, int seg, dql_plan **roots, dql_shard_o
     }
     analysis_free(&a);
     return st;
+}
+
+/* Runs the tasks in j->todo on the executor; reports the failed ones
+ * (task id, exit code, log tail). */
+static dql_status run_tasks(shard_job *j, const char *executor, dql_shard *sh)
+{
+    FILE *errfp = j->errfp;
+    int n = j->n;
+    for (int k = 0; k < j->ntodo; k++) { j->code[j->todo[k]] = -1; free(j->why[j->todo[k]]); j->why[j->todo[k]] = NULL; }
+    dql_status st = DQL_OK;
+    if (j->ntodo) st = !strcmp(executor, "slurm") ? run_slurm(j) : run_local(j);
+    int failed = 0;
+    for (int k = 0; k < j->ntodo && st != DQL_ERR_INTERRUPT; k++) {
+        int t = j->todo[k];
+        char p[PATH_MAX + 32];
+        snprintf(p, sizeof p, "%s/task-%d.db", j->dir, t);
+        if (j->code[t] == 0 && file_exists(p)) continue;
+        if (failed++ < 3) {
+            char lp[PATH_MAX + 32];
+            snprintf(lp, sizeof lp, "%s/task-%d.log", j->dir, t);
+            if (j->why[t]) fprintf(errfp, "dql: shards: task %d of %d failed: %s; its log %s ends:\n", t, n, j->why[t], lp);
+            else if (j->code[t] > 128) fprintf(errfp, "dql: shards: task %d of %d failed (killed by signal %d); its log %s ends:\n", t, n, j->code[t] - 128, lp);
+            else fprintf(errfp, "dql: shards: task %d of %d failed (exit %d); its log %s ends:\n", t, n, j->code[t], lp);
+            log_tail(errfp, lp);
+        }
+    }
+    for (int t = 0; t < n; t++) { free(j->why[t]); j->why[t] = NULL; }
+    if (st == DQL_ERR_INTERRUPT) { fprintf(errfp, "interrupted\n"); return st; }
+    if (failed) {
+        if (failed > 3) fprintf(errfp, "dql: shards: %d more tasks failed (logs in %s)\n", failed - 3, j->dir);
+        fprintf(errfp, "dql: shards: %d of %d tasks failed; the others' results are kept in %s: "
+                "fix the cause and rerun with --resume to run only the failed tasks\n", failed, n, j->dir);
+        sh->keep = true;
+        return DQL_ERR_RUNTIME;
+    }
+    if (st != DQL_OK) sh->keep = true;
+    return st;
+}
+
+/* A task's bounds file (dql_shard_bounds): its start and end notes, "" when absent. */
+static void read_bounds(const char *dir, int t, char b[2][64])
+{
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/task-%d.bounds", dir, t);
+    b[0][0] = b[1][0] = 0;
+    FILE *f = fopen(p, "r");
+    if (!f) return;
+    for (int i = 0; i < 2 && fgets(b[i], 64, f); i++) b[i][strcspn(b[i], "\n")] = 0;
+    fclose(f);
 }
 
 dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_out *outs, int nroots,
@@ -1076,7 +1143,7 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_
     FILE *mf = fopen(manifest, "w");
     if (!mf || fputs(want, mf) < 0 || fclose(mf) != 0) { fprintf(errfp, "dql: shards: cannot write %s\n", manifest); return DQL_ERR_IO; }
     /* the tasks still to run */
-    shard_job j = { s, errfp, dir, n, seg, NULL, 0, NULL, NULL, isatty(2) != 0, now_s() };
+    shard_job j = { s, errfp, dir, n, seg, NULL, 0, NULL, NULL, isatty(2) != 0, now_s(), false };
     j.todo = dql_xcalloc((size_t)n, sizeof(int));
     j.code = dql_xcalloc((size_t)n, sizeof(int));
     j.why = dql_xcalloc((size_t)n, sizeof(char *));
@@ -1088,34 +1155,32 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_
     }
     if (G.resume && j.ntodo < n)
         fprintf(errfp, "dql: --resume: %d of %d tasks had finished; running %d\n", n - j.ntodo, n, j.ntodo);
-    dql_status st = DQL_OK;
-    if (j.ntodo) st = !strcmp(executor, "slurm") ? run_slurm(&j) : run_local(&j);
-    int failed = 0;
-    for (int k = 0; k < j.ntodo && st != DQL_ERR_INTERRUPT; k++) {
-        int t = j.todo[k];
-        char p[PATH_MAX + 32];
-        snprintf(p, sizeof p, "%s/task-%d.db", dir, t);
-        if (j.code[t] == 0 && file_exists(p)) continue;
-        if (failed++ < 3) {
-            char lp[PATH_MAX + 32];
-            snprintf(lp, sizeof lp, "%s/task-%d.log", dir, t);
-            if (j.why[t]) fprintf(errfp, "dql: shards: task %d of %d failed: %s; its log %s ends:\n", t, n, j.why[t], lp);
-            else if (j.code[t] > 128) fprintf(errfp, "dql: shards: task %d of %d failed (killed by signal %d); its log %s ends:\n", t, n, j.code[t] - 128, lp);
-            else fprintf(errfp, "dql: shards: task %d of %d failed (exit %d); its log %s ends:\n", t, n, j.code[t], lp);
-            log_tail(errfp, lp);
+    dql_status st = run_tasks(&j, executor, sh);
+    /* speculative starts (a zone split by byte range): each must be the
+     * state at which the task before it ended; a task whose guess was wrong
+     * runs again without speculation (which may move its own end) */
+    for (int round = 0; st == DQL_OK && round < n; round++) {
+        char prev_end[64] = "", b[2][64];
+        j.ntodo = 0;
+        for (int t = 0; t < n; t++) {
+            read_bounds(dir, t, b);
+            if (t > 0 && b[0][0] && strcmp(b[0], prev_end) != 0) j.todo[j.ntodo++] = t;
+            memcpy(prev_end, b[1], sizeof prev_end);
         }
+        if (!j.ntodo) break;
+        if (dql_session_flag(s, "stats"))
+            fprintf(errfp, "dql: note: %d task%s started from a wrong guess of the zone state; running %s again exactly\n",
+                    j.ntodo, j.ntodo == 1 ? "" : "s", j.ntodo == 1 ? "it" : "them");
+        for (int k = 0; k < j.ntodo; k++) {
+            char p[PATH_MAX + 32];
+            snprintf(p, sizeof p, "%s/task-%d.db", dir, j.todo[k]);
+            unlink(p);
+        }
+        j.exact = true;
+        st = run_tasks(&j, executor, sh);
     }
-    for (int t = 0; t < n; t++) free(j.why[t]);
     free(j.why); free(j.code); free(j.todo);
-    if (st == DQL_ERR_INTERRUPT) { fprintf(errfp, "interrupted\n"); return st; }
-    if (failed) {
-        if (failed > 3) fprintf(errfp, "dql: shards: %d more tasks failed (logs in %s)\n", failed - 3, dir);
-        fprintf(errfp, "dql: shards: %d of %d tasks failed; the others' results are kept in %s: "
-                "fix the cause and rerun with --resume to run only the failed tasks\n", failed, n, dir);
-        sh->keep = true;
-        return DQL_ERR_RUNTIME;
-    }
-    if (st != DQL_OK) { sh->keep = true; return st; }
+    if (st != DQL_OK) return st;
     for (int t = 0; t < n; t++) {
         char lp[PATH_MAX + 32];
         snprintf(lp, sizeof lp, "%s/task-%d.log", dir, t);

@@ -22,6 +22,8 @@ void dql_shard_cli(int argc, char **argv, bool has_script);
 void dql_shard_set_task(int task, int ntasks, int seg, const char *dir);
 /* main.c: --resume: rerun only the tasks of a failed run that did not finish. */
 void dql_shard_set_resume(bool on);
+/* A task: read its shard without speculation (dql_shard_bounds.exact). */
+void dql_shard_set_exact(bool on);
 bool dql_shard_is_task(void);
 
 typedef struct dql_shard dql_shard;

@@ -63,6 +63,15 @@ typedef struct dql_zone_opts {
     bool sharded;
     bool shard_head;           /* the first shard: also the records before the first boundary */
     uint64_t shard_start, shard_end;
+    /* A shard that is not the head may start by speculation instead of
+     * scanning the whole file before it: it scans the head (the SOA), reads
+     * the directives of the rest with memchr ($ORIGIN, $TTL; any $INCLUDE
+     * or $GENERATE, or a directive it cannot read, and it scans everything
+     * as above), counts the lines, and scans exactly only a window before
+     * shard_start. Whether the state it assumed at its first boundary was
+     * the true one is for the caller to check: dql_zone_shard_note. */
+    bool shard_speculate;
+    uint32_t spec_head, spec_window;   /* bytes scanned exactly first and last (0: 64 KB, 1 MB) */
 } dql_zone_opts;
 
 typedef struct dql_zone_scanner dql_zone_scanner;
@@ -81,6 +90,13 @@ const char *dql_zone_errkind(const dql_zone_scanner *sc);
 /* Bytes consumed of the top-level file and its size (0 when unknown). */
 void dql_zone_progress(const dql_zone_scanner *sc, uint64_t *done, uint64_t *total);
 void dql_zone_close(dql_zone_scanner *sc);
+/* A sharded scanner's state at its boundaries, as text that two scanners
+ * agree on exactly when their states agree: which 0 is the state at the
+ * shard's first boundary, "" unless the shard started by speculation;
+ * which 1 the state at the boundary that ended it ("eof" at the end of the
+ * file, "" while unknown). A speculative shard is right when its start
+ * equals the end of the shard before it (scanned exactly). */
+const char *dql_zone_shard_note(const dql_zone_scanner *sc, int which);
 
 /* ------------------------------------------------------------ rdata codec */
 

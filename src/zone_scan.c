@@ -114,6 +114,10 @@ struct dql_zone_scanner {
     char errmsg[640];
     const char *errkind;
     zchk chk;
+    /* a speculative shard (dql_zone_opts.shard_speculate) */
+    uint64_t spec_at;         /* the line start to jump to; 0: no jump planned */
+    bool spec_jumped;
+    char note[2][64];         /* dql_zone_shard_note */
     uint8_t rdata[DQL_ZONE_RDATA_MAX + 64];
 };
 
@@ -546,6 +550,8 @@ restart:;
 
 /* ------------------------------------------------------------ scanner */
 
+static void spec_plan(dql_zone_scanner *sc);
+
 static dql_zone_scanner *scanner_new(const dql_zone_opts *o)
 {
     init_tables();
@@ -595,6 +601,7 @@ dql_zone_scanner *dql_zone_open(const char *path, const dql_zone_opts *o, char *
     if (strcmp(path, "-") != 0 && stat(path, &st) == 0)
         sc->total = (uint64_t)st.st_size;
     sc->depth = 1;
+    spec_plan(sc);
     return sc;
 }
 
@@ -609,6 +616,7 @@ dql_zone_scanner *dql_zone_open_mem(const char *name, const void *data, size_t l
     sc->src = src_mem(name, data, len);
     sc->total = len;
     sc->depth = 1;
+    spec_plan(sc);
     return sc;
 }
 
@@ -1103,6 +1111,7 @@ static dql_zone_res gen_next(dql_zone_scanner *sc, dql_zone_rr *rr)
 }
 
 static void chk_observe(zchk *c, const uint8_t *owner, size_t olen, uint16_t type);
+static bool chk_changes(const zchk *c, const uint8_t *owner, size_t olen, uint16_t type);
 static bool name_eq(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
 
 /* A record before the shard: the state it leaves (owner, last TTL and
@@ -1144,13 +1153,11 @@ static void skip_record(dql_zone_scanner *sc, const uint8_t *on, int ol)
     if (i >= n || t[i].quoted || !dql_zone_type_parse(t[i].s, t[i].len, &type))
         return;
     /* A record with bad rdata leaves no TTL, class or check state: its rdata
-     * is parsed when it would change one of them (rarely: a new TTL without
-     * $TTL, a new class, the first NS or DNAME of an owner run, the SOA) */
-    const zchk *c = &sc->chk;
-    bool chk = sc->o.checks &&
-               (type == 6 ? !c->apex_soa
-                          : (type == 2 || type == 39) &&
-                                !((c->flags & RUN_CUT) && name_eq(sc->owner, sc->owner_len, c->owner, c->owner_len)));
+     * is parsed when it would change one of them (a new TTL without $TTL, a
+     * new class; with the checks, the first record of an owner run and the
+     * records that add to what the run holds: its first CNAME, first other
+     * data, NS, DNAME, the SOA) */
+    bool chk = sc->o.checks && chk_changes(&sc->chk, sc->owner, sc->owner_len, type);
     if ((have_ttl && !sc->have_ttl_dir && ttl != sc->ttl) || (have_class && cls != sc->last_class) || chk) {
         int bad;
         i++;
@@ -1164,6 +1171,188 @@ static void skip_record(dql_zone_scanner *sc, const uint8_t *on, int ol)
     if (sc->o.checks)
         chk_observe(&sc->chk, sc->owner, sc->owner_len, type);
 }
+
+/* ------------------------------------------------------ speculative start */
+
+/* Reads n bytes of the top-level source at off (a plain file or memory);
+ * returns the count read, or -1. */
+static ssize_t src_pread(const zsrc *S, uint64_t off, char *buf, size_t n)
+{
+    if (S->fd == -1) {
+        uint64_t size = S->consumed + S->len;
+        if (off >= size) return 0;
+        if (n > size - off) n = (size_t)(size - off);
+        memcpy(buf, S->buf + (off - S->consumed), n);
+        return (ssize_t)n;
+    }
+    if (S->gz || S->fd < 0) return -1;
+    ssize_t r;
+    do
+        r = pread(S->fd, buf, n, (off_t)off);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+/* Newlines in p[0, n), eight bytes at a time. */
+static uint64_t count_nl(const char *p, size_t n)
+{
+    uint64_t c = 0;
+    size_t i = 0;
+    const uint64_t ones = 0x0101010101010101ull, low7 = 0x7f7f7f7f7f7f7f7full;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        v ^= ones * '\n';                          /* a newline is now a zero byte */
+        uint64_t t = ~(((v & low7) + low7) | v | low7);  /* 0x80 in each zero byte, exactly */
+        c += (uint64_t)__builtin_popcountll(t);
+    }
+    for (; i < n; i++) c += p[i] == '\n';
+    return c;
+}
+
+/* Chooses the line to jump to: the first line starting with an owner at or
+ * after shard_start - window. */
+static void spec_plan(dql_zone_scanner *sc)
+{
+    uint64_t head = sc->o.spec_head ? sc->o.spec_head : 64u << 10;
+    uint64_t window = sc->o.spec_window ? sc->o.spec_window : 1u << 20;
+    if (!sc->o.sharded || sc->o.shard_head || !sc->o.shard_speculate || !sc->src)
+        return;
+    if (sc->o.shard_start < head + window + 2)
+        return;
+    uint64_t from = sc->o.shard_start - window;
+    char buf[4096];
+    ssize_t n = src_pread(sc->src, from - 1, buf, sizeof buf);
+    for (ssize_t i = 0; i + 1 < n; i++)
+        if (buf[i] == '\n' && !strchr(" \t\r\n;$()\"", buf[i + 1]) && buf[i + 1]) {
+            sc->spec_at = from + (uint64_t)i;
+            return;
+        }
+}
+
+/* Applies one directive line of the skipped part to origin/ttl; false when
+ * it is not $ORIGIN or $TTL, or not plainly written. */
+static bool spec_directive(const char *l, size_t n, uint8_t *origin, size_t *olen, uint32_t *ttl, bool *have)
+{
+    const char *tok[3];
+    size_t tl[3];
+    int nt = 0;
+    for (size_t i = 0; i < n;) {
+        char c = l[i];
+        if (c == ';' || c == '\n') break;
+        if (c == '(' || c == ')' || c == '"' || c == '\\') return false;
+        if (c == ' ' || c == '\t' || c == '\r') { i++; continue; }
+        size_t j = i;
+        while (j < n && !strchr(" \t\r\n;()\"\\", l[j])) j++;
+        if (nt == 3) return false;
+        tok[nt] = l + i;
+        tl[nt++] = j - i;
+        i = j;
+    }
+    const char *why;
+    if (nt == 2 && tl[0] == 7 && !strncasecmp(tok[0], "$ORIGIN", 7)) {
+        uint8_t o[DQL_ZONE_NAME_MAX];
+        int k = dql_zone_name_parse(tok[1], tl[1], origin, *olen, o, &why);
+        if (k < 0) return false;
+        memcpy(origin, o, (size_t)k);
+        *olen = (size_t)k;
+        return true;
+    }
+    if (nt == 2 && tl[0] == 4 && !strncasecmp(tok[0], "$TTL", 4)) {
+        if (!dql_zone_ttl_parse(tok[1], tl[1], ttl, &why)) return false;
+        *have = true;
+        return true;
+    }
+    return false;
+}
+
+/* At the record just read (before the shard, at the top level): jumps to
+ * spec_at when the directives in between can be read without scanning
+ * their records, counting the lines. True when it jumped. */
+static bool spec_jump(dql_zone_scanner *sc)
+{
+    zsrc *S = sc->src;
+    uint64_t from = sc->rec_off, to = sc->spec_at;
+    sc->spec_at = 0;                       /* one attempt */
+    if (from >= to) return false;
+    uint8_t origin[DQL_ZONE_NAME_MAX];
+    size_t olen = sc->origin_len;
+    memcpy(origin, sc->origin, olen);
+    uint32_t ttl = sc->ttl;
+    bool have = sc->have_ttl_dir;
+    uint64_t lines = 0;
+    size_t cap = 1u << 20;
+    char *buf = dql_xmalloc(cap + 1);
+    bool ok = true;
+    char prev = '\n';                      /* rec_off starts a line */
+    for (uint64_t off = from; off < to && ok;) {
+        size_t want = to - off < cap ? (size_t)(to - off) : cap;
+        ssize_t n = src_pread(S, off, buf, want);
+        if (n <= 0) { ok = false; break; }
+        lines += count_nl(buf, (size_t)n);
+        for (const char *q = buf; (q = memchr(q, '$', (size_t)(buf + n - q))) != NULL; q++) {
+            if ((q == buf ? prev : q[-1]) != '\n') continue;
+            char line[1024];
+            ssize_t ln = src_pread(S, off + (uint64_t)(q - buf), line, sizeof line - 1);
+            if (ln <= 0 || !memchr(line, '\n', (size_t)ln) ||
+                !spec_directive(line, (size_t)((char *)memchr(line, '\n', (size_t)ln) - line), origin, &olen, &ttl, &have)) {
+                ok = false;
+                break;
+            }
+        }
+        prev = buf[n - 1];
+        off += (uint64_t)n;
+    }
+    free(buf);
+    if (!ok) return false;
+    /* move the source to the line */
+    if (S->fd == -1) {
+        S->pos = (size_t)(to - S->consumed);
+    } else {
+        if (lseek(S->fd, (off_t)to, SEEK_SET) != (off_t)to) return false;
+        S->len = S->pos = 0;
+        S->consumed = to;
+        S->eof = false;
+        S->buf[0] = 0;
+    }
+    S->line = sc->rec_line + lines;
+    memcpy(sc->origin, origin, olen);
+    sc->origin_len = olen;
+    sc->ttl = ttl;
+    sc->have_ttl_dir = have;
+    /* the window before the shard gives the owner, last TTL and class, and
+     * the checks' run and delegation; the head gave the apex */
+    sc->have_owner = false;
+    sc->chk.owner_len = 0;
+    sc->chk.flags = 0;
+    sc->chk.cut_len = 0;
+    sc->spec_jumped = true;
+    snprintf(sc->note[0], sizeof sc->note[0], "?");   /* until the first boundary */
+    return true;
+}
+
+static uint64_t note_mix(uint64_t h, const void *p, size_t n) { return dql_hash_bytes(p, n, h); }
+
+/* The state before the record at rec_off, as a note (dql_zone_shard_note). */
+static void shard_note_set(dql_zone_scanner *sc, int which)
+{
+    uint64_t h = note_mix(0x5eed, sc->origin, sc->origin_len);
+    uint64_t v[4] = { sc->have_ttl_dir ? 1u : 0u, sc->ttl, sc->last_class, sc->have_owner ? 1u : 0u };
+    h = note_mix(h, v, sizeof v);
+    if (sc->have_owner) h = note_mix(h, sc->owner, sc->owner_len);
+    if (sc->o.checks) {
+        const zchk *c = &sc->chk;
+        uint64_t w[5] = { c->owner_len, c->flags, c->apex_len, c->apex_soa, c->cut_len };
+        h = note_mix(h, w, sizeof w);
+        h = note_mix(h, c->owner, c->owner_len);
+        h = note_mix(h, c->apex, c->apex_len);
+        h = note_mix(h, c->cut, c->cut_len);
+    }
+    snprintf(sc->note[which], sizeof sc->note[which], "%llu:%llu:%016llx", (unsigned long long)sc->rec_off,
+             (unsigned long long)sc->rec_line, (unsigned long long)h);
+}
+
+const char *dql_zone_shard_note(const dql_zone_scanner *sc, int which) { return sc->note[which ? 1 : 0]; }
 
 /* A sharded scanner (dql_zone_opts.sharded): true when the tokens just read
  * are not this shard's, after applying the state they leave; sets done
@@ -1183,6 +1372,7 @@ static bool shard_skip(dql_zone_scanner *sc, bool top)
     }
     if (!sc->skipping) {
         if (boundary && sc->rec_off >= sc->o.shard_end) {
+            shard_note_set(sc, 1);
             sc->done = true;   /* the next shard's first record */
             return true;
         }
@@ -1190,12 +1380,17 @@ static bool shard_skip(dql_zone_scanner *sc, bool top)
     }
     if (boundary && sc->rec_off >= sc->o.shard_start) {
         sc->skipping = false;
+        if (sc->spec_jumped) shard_note_set(sc, 0);
         if (sc->rec_off >= sc->o.shard_end) {
+            shard_note_set(sc, 1);
             sc->done = true;   /* no boundary in the shard: it is empty */
             return true;
         }
         return false;
     }
+    if (sc->spec_at && top && sc->depth == 1 && sc->rec_off >= (sc->o.spec_head ? sc->o.spec_head : 64u << 10) &&
+        spec_jump(sc))
+        return true;       /* this record is before the window: dropped unread */
     if (dir) {
         /* $ORIGIN, $TTL, $INCLUDE and $GENERATE (their records are skipped
          * in turn, for the owner, TTL and class they leave): a bad one is
@@ -1245,8 +1440,13 @@ static dql_zone_res scan_next(dql_zone_scanner *sc, dql_zone_rr *rr)
         if (tr == 2)
             return DQL_ZONE_BAD;
         if (tr == 0) {
-            if (!S->parent)
+            if (!S->parent) {
+                if (sc->o.sharded) {
+                    if (sc->skipping && sc->spec_jumped) snprintf(sc->note[0], sizeof sc->note[0], "eof");
+                    if (!sc->note[1][0]) snprintf(sc->note[1], sizeof sc->note[1], "eof");
+                }
                 return DQL_ZONE_EOF;
+            }
             /* end of an included file: back to the includer */
             memcpy(sc->origin, S->s_origin, S->s_origin_len);
             sc->origin_len = S->s_origin_len;
@@ -1526,6 +1726,34 @@ static int chk_record(zchk *c, const dql_zone_rr *rr)
         c->apex_soa = true;
     }
     return V_OK;
+}
+
+/* Would chk_observe of this record change the check state? (What
+ * chk_record changes for a record that passes.) */
+static bool chk_changes(const zchk *c, const uint8_t *owner, size_t olen, uint16_t t)
+{
+    if (!name_eq(owner, olen, c->owner, c->owner_len))
+        return true;
+    unsigned f = c->flags;
+    switch (t) {
+    case 5:
+        return !(f & (RUN_OTHER | RUN_CNAME));
+    case 24: case 25: case 46: case 47:
+        return false;
+    default:
+        break;
+    }
+    if (f & RUN_CNAME)
+        return false;
+    if (t == 43)
+        return !is_apex(c, owner, olen) && !(f & RUN_OTHER);
+    if (t == 2)
+        return (f & (RUN_OTHER | RUN_NS | RUN_CUT)) != (RUN_OTHER | RUN_NS | RUN_CUT);
+    if (t == 39)
+        return (f & (RUN_OTHER | RUN_CUT)) != (RUN_OTHER | RUN_CUT);
+    if (t == 6 && !c->apex_soa)
+        return true;
+    return !(f & RUN_OTHER);
 }
 
 /* A record before a shard (skip_record): the run state it leaves. */

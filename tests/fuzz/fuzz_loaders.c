@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void drain(const dql_loader_def *ld, const char *path, const dql_args *args, const dql_schema *declared)
 {
-    dql_load_ctx lc = { path, args, declared, NULL };
+    dql_load_ctx lc = { .path = path, .args = args, .declared = declared };
     dql_schema *s = NULL;
     char err[256];
     if (ld->plan(&lc, &s, err, sizeof err) != DQL_OK || !s) { dql_schema_free(s); return; }

@@ -2,57 +2,21 @@
  * (zone_scan.c, zone_rdata.c): the input is scanned as a master file (no
  * $INCLUDE), and every record is rendered to text and to fields, then the
  * text is scanned again. Then the input is scanned again in 2 to 5 shards
- * (dql_zone_opts.sharded, as a sharded run reads it): the shards together
- * must give the same records and the same errors, in the same order, as one
- * scan. Seeds: the zone files in ../shared/data/zones. */
+ * (dql_zone_opts.sharded, as a sharded run reads it), with exact and with
+ * speculative starts (zone_shards.h): the shards together must give the
+ * same records and the same errors, in the same order, as one scan. Seeds: the zone files in ../shared/data/zones. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dql.h"
 #include "zone.h"
+#include "zone_shards.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A digest of what one scan (or one shard) yields, record by record. */
-static uint64_t mix(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
-static size_t scan_digests(const uint8_t *data, size_t size, const dql_zone_opts *o, uint64_t *out, size_t cap)
-{
-    dql_zone_scanner *sc = dql_zone_open_mem("fuzz", data, size, o);
-    if (!sc)
-        return 0;
-    size_t n = 0;
-    dql_zone_rr rr;
-    for (int i = 0; i < 100000 && n < cap; i++) {
-        dql_zone_res r = dql_zone_next(sc, &rr);
-        if (r == DQL_ZONE_EOF)
-            break;
-        uint64_t h = mix(0xcbf29ce484222325ull, &r, sizeof r);
-        if (r == DQL_ZONE_RR) {
-            h = mix(h, rr.owner, rr.owner_len);
-            h = mix(h, &rr.type, sizeof rr.type);
-            h = mix(h, &rr.rclass, sizeof rr.rclass);
-            h = mix(h, &rr.ttl, sizeof rr.ttl);
-            h = mix(h, rr.rdata, rr.rdlen);
-            h = mix(h, &rr.line, sizeof rr.line);
-        } else {
-            const char *m = dql_zone_errmsg(sc);
-            h = mix(h, m, strlen(m));
-        }
-        out[n++] = h;
-        if (r == DQL_ZONE_FATAL)
-            break;
-    }
-    dql_zone_close(sc);
-    return n;
-}
-
-/* The shards of a sharded run together are the whole scan. */
+/* The shards of a sharded run together are the whole scan: exact starts,
+ * and speculative ones (a small head and window so that short inputs jump;
+ * a wrong guess is scanned again, as a sharded run does). */
 static void check_shards(const uint8_t *data, size_t size)
 {
     enum { CAP = 4096 };
@@ -61,23 +25,22 @@ static void check_shards(const uint8_t *data, size_t size)
     o.origin = "example.";
     o.default_ttl = 3600;
     o.no_include = true;
-    size_t n = scan_digests(data, size, &o, whole, CAP);
+    /* without the zone-level checks: with them, shards of some inputs (a DS
+     * at the root of a zone whose origin is not the root, knot's error
+     * cases) still differ from one scan; see doc/shards.md */
+    size_t n = zs_scan(data, size, &o, whole, CAP, NULL);
     if (n >= CAP)
         return;
     int k = 2 + (size ? data[size - 1] % 4 : 0);
-    size_t m = 0;
-    for (int i = 0; i < k; i++) {
-        o.sharded = true;
-        o.shard_head = i == 0;
-        o.shard_start = (uint64_t)size * (uint64_t)i / (uint64_t)k;
-        o.shard_end = (uint64_t)size * (uint64_t)(i + 1) / (uint64_t)k;
-        size_t got = scan_digests(data, size, &o, part + m, CAP - m);
-        m += got;
-        if (m >= CAP)
+    uint32_t head = 1 + (size > 1 ? data[size - 2] % 64 : 0), window = 1 + (size > 2 ? data[size - 3] % 128 : 0);
+    int held, redone;
+    for (int spec = 0; spec < 2; spec++) {
+        size_t m = zs_sharded(data, size, &o, k, spec ? head : 0, window, part, CAP, &held, &redone);
+        if (m == (size_t)-1)
             return;
+        if (m != n || memcmp(whole, part, n * sizeof *whole) != 0)
+            abort();
     }
-    if (m != n || memcmp(whole, part, n * sizeof *whole) != 0)
-        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

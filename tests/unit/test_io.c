@@ -137,7 +137,7 @@ static dql_arg *mkargs(dql_args *args, int n)
 static char *load_all(const dql_loader_def *ld, const char *path, const dql_args *args,
                       const dql_schema *declared, dql_schema **sch, char *err, dql_status *rst)
 {
-    dql_load_ctx lc = { path, args, declared, NULL };
+    dql_load_ctx lc = { .path = path, .args = args, .declared = declared };
     dql_schema *s = NULL;
     dql_args none = {0};
     if (!args)
@@ -261,7 +261,7 @@ static void test_lines_zero_copy(void)
     for (int i = 0; i < N; i++)
         fprintf(f, "name%d.example\n", i);
     fclose(f);
-    dql_load_ctx lc = { fpath("many.txt"), NULL, NULL, NULL };
+    dql_load_ctx lc = { .path = fpath("many.txt") };
     dql_args none = {0};
     lc.args = &none;
     dql_schema *s;

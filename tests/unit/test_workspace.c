@@ -164,7 +164,7 @@ static dql_status load(const dql_loader_def *ld, const char *path, const dql_arg
                        const dql_schema *declared, dql_schema **schema, dql_batch *out, dql_arena *a,
                        dql_exec *ex, char *err, size_t errlen)
 {
-    dql_load_ctx lc = { path, args, declared, NULL };
+    dql_load_ctx lc = { .path = path, .args = args, .declared = declared };
     err[0] = '\0';
     *schema = NULL;
     dql_status st = ld->plan(&lc, schema, err, errlen);
@@ -458,7 +458,7 @@ static void test_atomic_and_overwrite(void)
     /* a table read to its end by a loader that is still open can be
      * overwritten (LOAD x ... STORE INTO x OVERWRITE) */
     {
-        dql_load_ctx lc = { "keep", NULL, NULL, NULL };
+        dql_load_ctx lc = { .path = "keep" };
         dql_schema *ls = NULL;
         void *lstate = NULL;
         dql_arena la;

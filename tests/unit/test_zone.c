@@ -10,12 +10,16 @@
  *   - $GENERATE, TTLs, names and error messages;
  *   - the zone-level checks (CNAME and other data, DS at the apex, DS not at
  *     a delegation): messages, the records held back while a DS waits for
- *     its NS, and what is accepted.
+ *     its NS, and what is accepted;
+ *   - sharded scans (zone_shards.h), exact and speculative starts: the shards
+ *     give the records and errors of one scan; on the root zone every
+ *     speculative start holds; a start that cannot hold is scanned again.
  * Data in ../shared is found through $SHARED (set by make check); tests
  * needing it are skipped when it is absent.
  * Prints only "N passed, M failed" (and failures); exits non-zero on failure.
  * ZONE_TEST_VERBOSE=1 prints the diff of each knot case that differs. */
 #include "../../src/zone.h"
+#include "../fuzz/zone_shards.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -635,6 +639,89 @@ static void test_named_checkzone(void)
     CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* Sharded scans of one file: exact and speculative starts give the records
+ * and errors of one scan. Returns the speculative starts that held. */
+static int shards_same(const char *name, const uint8_t *data, size_t len, const char *origin, bool checks, int k,
+                       uint32_t head, uint32_t window, int *redone)
+{
+    enum { CAP = 200000 };
+    static uint64_t whole[CAP], part[CAP];
+    dql_zone_opts o = { 0 };
+    o.origin = origin;
+    o.default_ttl = 3600;
+    o.no_include = true;
+    o.checks = checks;
+    size_t n = zs_scan(data, len, &o, whole, CAP, NULL);
+    int held = 0;
+    *redone = 0;
+    for (int spec = 0; spec < 2; spec++) {
+        int h, r;
+        size_t m = zs_sharded(data, len, &o, k, spec ? head : 0, window, part, CAP, &h, &r);
+        CHECK(m == n && memcmp(whole, part, n * sizeof *whole) == 0, "%s: %d shards%s%s: %zu records, one scan %zu",
+              name, k, spec ? " (speculative)" : "", checks ? " with checks" : "", m, n);
+        if (spec) { held = h; *redone = r; }
+    }
+    return held;
+}
+
+static void test_shards(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/zones/root/root.zone-2017082100", shared);
+    size_t len;
+    char *root = slurp(path, &len);
+    if (!root) {
+        fprintf(stderr, "test_zone: %s missing: skipped\n", path);
+    } else {
+        int redone;
+        for (int k = 2; k <= 7; k += 5)
+            for (int c = 0; c < 2; c++) {
+                int held = shards_same("root zone", (uint8_t *)root, len, ".", c, k, 4096, 16384, &redone);
+                CHECK(held == k - 1 && redone == 0, "root zone, %d shards%s: %d speculative starts held, %d redone",
+                      k, c ? " with checks" : "", held, redone);
+            }
+        free(root);
+    }
+    /* every case of the parser suites, cut small so that the starts jump */
+    static const char *const dirs[] = { "knot-zscanner", "bind-checkzone", "bind-master" };
+    int files = 0;
+    for (size_t d = 0; d < sizeof dirs / sizeof *dirs; d++) {
+        snprintf(path, sizeof path, "%s/data/zones/%s", shared, dirs[d]);
+        DIR *dp = opendir(path);
+        if (!dp) continue;
+        struct dirent *e;
+        while ((e = readdir(dp)) != NULL) {
+            if (e->d_name[0] == '.' || strstr(e->d_name, ".out") || strstr(e->d_name, ".md")) continue;
+            char f[8192];
+            snprintf(f, sizeof f, "%s/%s", path, e->d_name);
+            char *text = slurp(f, &len);
+            if (!text) continue;
+            int redone;
+            for (int k = 2; k <= 5; k++)
+                shards_same(e->d_name, (uint8_t *)text, len, "example.", (k & 1) != 0, k, 16, 64, &redone);
+            files++;
+            free(text);
+        }
+        closedir(dp);
+    }
+    CHECK(files > 100 || !files, "parser suites: %d files sharded", files);
+    /* starts that cannot hold: a "$TTL" line inside parentheses (text, but
+     * read as a directive when skipped), a class set only far before; and
+     * the same owner written relative and absolute */
+    dql_buf z = { 0 };
+    dql_buf_puts(&z, "$ORIGIN example.\n$TTL 300\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\n");
+    dql_buf_puts(&z, "old 7200 CH TXT \"far\"\n");
+    for (int i = 0; i < 400; i++) {
+        dql_buf_printf(&z, "h%d TXT ( \"a\"\n$TTL %d\n \"b\" )\n", i, i);
+        dql_buf_printf(&z, "h%d.example. A 192.0.2.%d\n", i, i % 250);
+        if (i == 200) dql_buf_puts(&z, "$ORIGIN sub.example.\n$TTL 60\n");
+    }
+    int redone;
+    int held = shards_same("adversarial", (uint8_t *)z.p, z.len, "example.", true, 4, 16, 64, &redone);
+    CHECK(redone > 0, "adversarial: %d starts held, %d scanned again", held, redone);
+    dql_buf_free(&z);
+}
+
 int main(void)
 {
     shared = getenv("SHARED");
@@ -649,6 +736,7 @@ int main(void)
     test_checks();
     test_include_loop();
     test_named_checkzone();
+    test_shards();
     printf("%d passed, %d failed\n", npass, nfail);
     return nfail ? 1 : 0;
 }
