@@ -560,6 +560,10 @@ static dql_zone_scanner *scanner_new(const dql_zone_opts *o)
         sc->o = *o;
     if (sc->o.max_include_depth <= 0)
         sc->o.max_include_depth = 16;
+    if (!sc->o.spec_head)
+        sc->o.spec_head = 64u << 10;
+    if (!sc->o.spec_window)
+        sc->o.spec_window = 1u << 20;
     sc->origin[0] = 0;
     sc->origin_len = 1;
     sc->ttl = sc->o.default_ttl;
@@ -1214,8 +1218,7 @@ static uint64_t count_nl(const char *p, size_t n)
  * after shard_start - window. */
 static void spec_plan(dql_zone_scanner *sc)
 {
-    uint64_t head = sc->o.spec_head ? sc->o.spec_head : 64u << 10;
-    uint64_t window = sc->o.spec_window ? sc->o.spec_window : 1u << 20;
+    uint64_t head = sc->o.spec_head, window = sc->o.spec_window;
     if (!sc->o.sharded || sc->o.shard_head || !sc->o.shard_speculate || !sc->src)
         return;
     if (sc->o.shard_start < head + window + 2)
@@ -1224,7 +1227,7 @@ static void spec_plan(dql_zone_scanner *sc)
     char buf[4096];
     ssize_t n = src_pread(sc->src, from - 1, buf, sizeof buf);
     for (ssize_t i = 0; i + 1 < n; i++)
-        if (buf[i] == '\n' && !strchr(" \t\r\n;$()\"", buf[i + 1]) && buf[i + 1]) {
+        if (buf[i] == '\n' && !strchr(" \t\r\n;$()\"", buf[i + 1])) {   /* strchr finds a NUL too */
             sc->spec_at = from + (uint64_t)i;
             return;
         }
@@ -1293,9 +1296,9 @@ static bool spec_jump(dql_zone_scanner *sc)
         for (const char *q = buf; (q = memchr(q, '$', (size_t)(buf + n - q))) != NULL; q++) {
             if ((q == buf ? prev : q[-1]) != '\n') continue;
             char line[1024];
-            ssize_t ln = src_pread(S, off + (uint64_t)(q - buf), line, sizeof line - 1);
-            if (ln <= 0 || !memchr(line, '\n', (size_t)ln) ||
-                !spec_directive(line, (size_t)((char *)memchr(line, '\n', (size_t)ln) - line), origin, &olen, &ttl, &have)) {
+            ssize_t ln = src_pread(S, off + (uint64_t)(q - buf), line, sizeof line);
+            const char *eol = ln > 0 ? memchr(line, '\n', (size_t)ln) : NULL;
+            if (!eol || !spec_directive(line, (size_t)(eol - line), origin, &olen, &ttl, &have)) {
                 ok = false;
                 break;
             }
@@ -1388,8 +1391,7 @@ static bool shard_skip(dql_zone_scanner *sc, bool top)
         }
         return false;
     }
-    if (sc->spec_at && top && sc->depth == 1 && sc->rec_off >= (sc->o.spec_head ? sc->o.spec_head : 64u << 10) &&
-        spec_jump(sc))
+    if (sc->spec_at && top && sc->depth == 1 && sc->rec_off >= sc->o.spec_head && spec_jump(sc))
         return true;       /* this record is before the window: dropped unread */
     if (dir) {
         /* $ORIGIN, $TTL, $INCLUDE and $GENERATE (their records are skipped
@@ -1688,72 +1690,68 @@ static void run_end(zchk *c)
     c->flags = 0;
 }
 
+/* What a record does to its run, c left as it is: the verdict, the run's
+ * flags after it (*flags), and whether it makes its owner the apex (*soa:
+ * the first SOA). chk_record applies it; chk_changes asks whether it would
+ * change anything. */
+static int chk_judge(const zchk *c, const uint8_t *owner, size_t olen, uint16_t t, unsigned *flags, bool *soa)
+{
+    unsigned f = c->flags;
+    int v = V_OK;
+    *soa = false;
+    if (t == 5) {   /* CNAME */
+        if (f & RUN_OTHER)
+            v = V_CNAME;
+        else
+            f |= RUN_CNAME;
+    } else if (t == 24 || t == 25 || t == 46 || t == 47) {
+        /* SIG, KEY, RRSIG, NSEC: not "other data" */
+    } else if (f & RUN_CNAME) {
+        v = V_CNAME;
+    } else if (t == 43) {   /* DS */
+        if (is_apex(c, owner, olen)) {
+            v = V_APEX;
+        } else {
+            f |= RUN_OTHER;
+            /* held until its NS, unless below a delegation: not checked (as BIND) */
+            if (!(f & (RUN_NS | RUN_NOHOLD)) && !(c->cut_len && name_under(owner, olen, c->cut, c->cut_len)))
+                v = V_PENDING;
+        }
+    } else {
+        f |= RUN_OTHER;
+        if (t == 2)
+            f |= RUN_NS | RUN_CUT;
+        else if (t == 39)   /* DNAME: names below it are occluded */
+            f |= RUN_CUT;
+        else if (t == 6 && !c->apex_soa)
+            *soa = true;
+    }
+    *flags = f;
+    return v;
+}
+
 /* Checks one record against its run; updates the run when it is good. */
 static int chk_record(zchk *c, const dql_zone_rr *rr)
 {
-    uint16_t t = rr->type;
-    switch (t) {
-    case 5:   /* CNAME */
-        if (c->flags & RUN_OTHER)
-            return V_CNAME;
-        c->flags |= RUN_CNAME;
-        return V_OK;
-    case 24: case 25: case 46: case 47:   /* SIG, KEY, RRSIG, NSEC: not "other data" */
-        return V_OK;
-    default:
-        break;
-    }
-    if (c->flags & RUN_CNAME)
-        return V_CNAME;
-    if (t == 43) {   /* DS */
-        if (is_apex(c, rr->owner, rr->owner_len))
-            return V_APEX;
-        c->flags |= RUN_OTHER;
-        if (c->flags & (RUN_NS | RUN_NOHOLD))
-            return V_OK;
-        if (c->cut_len && name_under(rr->owner, rr->owner_len, c->cut, c->cut_len))
-            return V_OK;   /* below a delegation: not checked (as BIND) */
-        return V_PENDING;
-    }
-    c->flags |= RUN_OTHER;
-    if (t == 2) {
-        c->flags |= RUN_NS | RUN_CUT;
-    } else if (t == 39) {   /* DNAME: names below it are occluded */
-        c->flags |= RUN_CUT;
-    } else if (t == 6 && !c->apex_soa) {
+    bool soa;
+    int v = chk_judge(c, rr->owner, rr->owner_len, rr->type, &c->flags, &soa);
+    if (soa) {
         memcpy(c->apex, rr->owner, rr->owner_len);
         c->apex_len = rr->owner_len;
         c->apex_soa = true;
     }
-    return V_OK;
+    return v;
 }
 
-/* Would chk_observe of this record change the check state? (What
- * chk_record changes for a record that passes.) */
+/* Would chk_observe of this record change the check state? */
 static bool chk_changes(const zchk *c, const uint8_t *owner, size_t olen, uint16_t t)
 {
     if (!name_eq(owner, olen, c->owner, c->owner_len))
         return true;
-    unsigned f = c->flags;
-    switch (t) {
-    case 5:
-        return !(f & (RUN_OTHER | RUN_CNAME));
-    case 24: case 25: case 46: case 47:
-        return false;
-    default:
-        break;
-    }
-    if (f & RUN_CNAME)
-        return false;
-    if (t == 43)
-        return !is_apex(c, owner, olen) && !(f & RUN_OTHER);
-    if (t == 2)
-        return (f & (RUN_OTHER | RUN_NS | RUN_CUT)) != (RUN_OTHER | RUN_NS | RUN_CUT);
-    if (t == 39)
-        return (f & (RUN_OTHER | RUN_CUT)) != (RUN_OTHER | RUN_CUT);
-    if (t == 6 && !c->apex_soa)
-        return true;
-    return !(f & RUN_OTHER);
+    unsigned f;
+    bool soa;
+    (void)chk_judge(c, owner, olen, t, &f, &soa);
+    return f != c->flags || soa;
 }
 
 /* A record before a shard (skip_record): the run state it leaves. */
