@@ -309,16 +309,18 @@ static void cd_release(cd_st *s)
     s->set = NULL;
 }
 
-/* Is the serialized value at a equal to v (whose bytes are b)? */
+/* Is the value in slot sl equal to v (whose bytes are in set->tmp)? Equal
+ * bytes are; otherwise the stored value is read back (into one scratch
+ * arena, reset after each use, so that a column of names in mixed case does
+ * not allocate per row) and compared. */
 static bool cd_same(const cd_set *set, const cd_slot *sl, dql_value v)
 {
+    static dql_arena scratch;
     const uint8_t *a = (const uint8_t *)set->data.p + sl->off;
     if (sl->len == set->tmp.len && memcmp(a, set->tmp.p, sl->len) == 0) return true;
-    dql_arena ar;
-    dql_arena_init(&ar);
     dql_value o;
-    bool eq = dql_value_deserialize(&ar, &a, a + sl->len, &o) && dql_value_eq(o, v);
-    dql_arena_free(&ar);
+    bool eq = dql_value_deserialize(&scratch, &a, a + sl->len, &o) && dql_value_eq(o, v);
+    dql_arena_reset(&scratch);
     return eq;
 }
 

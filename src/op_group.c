@@ -342,42 +342,31 @@ static dql_status hashagg_open(dql_op *op)
     return DQL_OK;
 }
 
+/* Finalises the aggregate states at base and drops the results: states
+ * not emitted (error paths, an early close) may hold memory. */
+static void states_discard(dql_op *op, hashagg_st *s, uint8_t *base, dql_arena *scratch)
+{
+    for (int a = 0; a < s->na; a++) {
+        dql_value v;
+        op->plan->aggs[a].def->agg->final(base + s->aoff[a], scratch, &v);
+    }
+    dql_arena_reset(scratch);
+}
+
 static void hashagg_close(dql_op *op)
 {
     hashagg_st *s = op->st;
     if (!s) return;
-    /* states not finalised (error paths) may hold memory: finalise into a scratch arena */
+    dql_arena scratch;
+    dql_arena_init(&scratch);
     if (s->tab && !s->sorted) {
-        dql_arena scratch;
-        dql_arena_init(&scratch);
-        for (uint64_t i = 0; i <= s->mask; i++) {
-            hentry *e = s->tab[i];
-            if (!e) continue;
-            for (int a = 0; a < s->na; a++) {
-                dql_value v;
-                op->plan->aggs[a].def->agg->final((uint8_t *)e + s->aoff[a], &scratch, &v);
-            }
-        }
-        dql_arena_free(&scratch);
+        for (uint64_t i = 0; i <= s->mask; i++)
+            if (s->tab[i]) states_discard(op, s, (uint8_t *)s->tab[i], &scratch);
     } else if (s->sorted) {
-        dql_arena scratch;
-        dql_arena_init(&scratch);
-        for (uint64_t i = s->spos; i < s->count; i++)
-            for (int a = 0; a < s->na; a++) {
-                dql_value v;
-                op->plan->aggs[a].def->agg->final((uint8_t *)s->sorted[i] + s->aoff[a], &scratch, &v);
-            }
-        dql_arena_free(&scratch);
+        for (uint64_t i = s->spos; i < s->count; i++) states_discard(op, s, (uint8_t *)s->sorted[i], &scratch);
     }
-    if (s->have_sp_group) {             /* a spilled group read but not emitted */
-        dql_arena scratch;
-        dql_arena_init(&scratch);
-        for (int a = 0; a < s->na; a++) {
-            dql_value v;
-            op->plan->aggs[a].def->agg->final(s->spstate + s->aoff[a], &scratch, &v);
-        }
-        dql_arena_free(&scratch);
-    }
+    if (s->have_sp_group) states_discard(op, s, s->spstate, &scratch);   /* a spilled group read but not emitted */
+    dql_arena_free(&scratch);
     if (s->sorter) { op->ex->spill_runs += (uint64_t)dql_sorter_runs(s->sorter); dql_sorter_free(s->sorter); }
     dql_arena_free(&s->harena);
     dql_arena_free(&s->sparena);
