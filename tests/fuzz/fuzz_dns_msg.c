@@ -8,28 +8,16 @@
 #include "dql.h"
 #include "zone.h"
 #include "dns_msg.h"
+#include "render_records.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static dql_dns_rr rr;
     dql_dns_msg m;
     dql_dns_msg_parse(data, size, &m);
-    if (m.rr_off) {
-        dql_dns_iter it;
-        dql_dns_iter_init(&it, &m);
-        dql_dns_err e;
-        dql_buf b = {0};
-        while (dql_dns_iter_next(&it, &rr, &e) == 1) {
-            b.len = 0;
-            dql_zone_name_text(&b, rr.owner, rr.owner_len, true, true);
-            dql_zone_rdata_text(&b, rr.type, rr.rdata, rr.rdlen);
-            dql_zone_extract x;
-            dql_zone_rdata_extract(rr.type, rr.rdata, rr.rdlen, &x);
-        }
-        dql_buf_free(&b);
-    }
+    if (m.rr_off)
+        render_records(&m);
     /* the text-to-wire converter on the same bytes */
     uint8_t w[DQL_DNS_NAME_MAX];
     const char *why;

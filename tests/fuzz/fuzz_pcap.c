@@ -13,27 +13,15 @@
 #include "pcap.h"
 #include "dns_msg.h"
 #include "zone.h"
+#include "render_records.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void render(const dql_pcap_msg *m)
 {
-    static dql_dns_rr rr;
-    if (!m->dns) return;
     dql_dns_msg dm;
-    if (dql_dns_msg_parse(m->dns, m->len, &dm) != DQL_DNS_OK) return;
-    dql_dns_iter it;
-    dql_dns_iter_init(&it, &dm);
-    dql_dns_err e;
-    dql_buf b = {0};
-    while (dql_dns_iter_next(&it, &rr, &e) == 1) {
-        b.len = 0;
-        dql_zone_name_text(&b, rr.owner, rr.owner_len, true, true);
-        dql_zone_rdata_text(&b, rr.type, rr.rdata, rr.rdlen);
-        dql_zone_extract x;
-        dql_zone_rdata_extract(rr.type, rr.rdata, rr.rdlen, &x);
-    }
-    dql_buf_free(&b);
+    if (m->dns && dql_dns_msg_parse(m->dns, m->len, &dm) == DQL_DNS_OK)
+        render_records(&dm);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
