@@ -102,6 +102,7 @@ struct dql_zone_scanner {
     uint8_t owner[DQL_ZONE_NAME_MAX];
     size_t owner_len;
     bool have_owner;
+    bool run_break;               /* an $INCLUDE or $GENERATE: the checks' run ends */
     dql_zone_tok *tok;
     int ntok, captok;
     bool blank_start;
@@ -972,10 +973,14 @@ static dql_zone_res directive(dql_zone_scanner *sc)
         sc->have_ttl_dir = true;
         return DQL_ZONE_RR;
     }
-    if (tok_is(&t[0], "$INCLUDE"))
+    if (tok_is(&t[0], "$INCLUDE")) {
+        sc->run_break = true;
         return do_include(sc);
-    if (tok_is(&t[0], "$GENERATE"))
+    }
+    if (tok_is(&t[0], "$GENERATE")) {
+        sc->run_break = true;
         return gen_start(sc);
+    }
     return fail(sc, DQL_ZONE_BAD, "zone: unknown directive", &t[0], "unknown directive");
 }
 
@@ -1114,7 +1119,8 @@ static dql_zone_res gen_next(dql_zone_scanner *sc, dql_zone_rr *rr)
     return res;
 }
 
-static void chk_observe(zchk *c, const uint8_t *owner, size_t olen, uint16_t type);
+static void chk_observe(dql_zone_scanner *sc, const uint8_t *owner, size_t olen, uint16_t type);
+static void chk_follow(dql_zone_scanner *sc);
 static bool chk_changes(const zchk *c, const uint8_t *owner, size_t olen, uint16_t type);
 static bool name_eq(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
 
@@ -1125,19 +1131,18 @@ static void skip_record(dql_zone_scanner *sc, const uint8_t *on, int ol)
 {
     dql_zone_tok *t = sc->tok;
     int n = sc->ntok, i = 0;
-    if (sc->blank_start) {
-        if (!sc->have_owner)
-            return;
-    } else {
-        if (ol < 0) {
-            sc->have_owner = false;
-            return;
+    if (!sc->blank_start) {
+        sc->have_owner = ol >= 0;
+        if (ol >= 0) {
+            memcpy(sc->owner, on, (size_t)ol);
+            sc->owner_len = (size_t)ol;
         }
-        memcpy(sc->owner, on, (size_t)ol);
-        sc->owner_len = (size_t)ol;
-        sc->have_owner = true;
         i = 1;
     }
+    if (sc->o.checks)
+        chk_follow(sc);   /* a bad record ends the run too */
+    if (!sc->have_owner)
+        return;
     const char *why;
     bool have_ttl = false, have_class = false;
     uint32_t ttl = sc->ttl;
@@ -1158,9 +1163,8 @@ static void skip_record(dql_zone_scanner *sc, const uint8_t *on, int ol)
         return;
     /* A record with bad rdata leaves no TTL, class or check state: its rdata
      * is parsed when it would change one of them (a new TTL without $TTL, a
-     * new class; with the checks, the first record of an owner run and the
-     * records that add to what the run holds: its first CNAME, first other
-     * data, NS, DNAME, the SOA) */
+     * new class; with the checks, the records that add to what the run
+     * holds: its first CNAME, first other data, NS, DNAME, the SOA) */
     bool chk = sc->o.checks && chk_changes(&sc->chk, sc->owner, sc->owner_len, type);
     if ((have_ttl && !sc->have_ttl_dir && ttl != sc->ttl) || (have_class && cls != sc->last_class) || chk) {
         int bad;
@@ -1173,7 +1177,7 @@ static void skip_record(dql_zone_scanner *sc, const uint8_t *on, int ol)
     if (have_class)
         sc->last_class = cls;
     if (sc->o.checks)
-        chk_observe(&sc->chk, sc->owner, sc->owner_len, type);
+        chk_observe(sc, sc->owner, sc->owner_len, type);
 }
 
 /* ------------------------------------------------------ speculative start */
@@ -1326,6 +1330,7 @@ static bool spec_jump(dql_zone_scanner *sc)
     /* the window before the shard gives the owner, last TTL and class, and
      * the checks' run and delegation; the head gave the apex */
     sc->have_owner = false;
+    sc->run_break = false;
     sc->chk.owner_len = 0;
     sc->chk.flags = 0;
     sc->chk.cut_len = 0;
@@ -1345,7 +1350,7 @@ static void shard_note_set(dql_zone_scanner *sc, int which)
     if (sc->have_owner) h = note_mix(h, sc->owner, sc->owner_len);
     if (sc->o.checks) {
         const zchk *c = &sc->chk;
-        uint64_t w[5] = { c->owner_len, c->flags, c->apex_len, c->apex_soa, c->cut_len };
+        uint64_t w[6] = { c->owner_len, c->flags, c->apex_len, c->apex_soa, c->cut_len, sc->run_break };
         h = note_mix(h, w, sizeof w);
         h = note_mix(h, c->owner, c->owner_len);
         h = note_mix(h, c->apex, c->apex_len);
@@ -1414,8 +1419,11 @@ static dql_zone_res scan_next(dql_zone_scanner *sc, dql_zone_rr *rr)
             return DQL_ZONE_EOF;
         if (sc->gen.active && sc->skipping) {
             /* a $GENERATE before the shard: its records leave their state only */
-            if (gen_next(sc, rr) == DQL_ZONE_RR && sc->o.checks)
-                chk_observe(&sc->chk, rr->owner, rr->owner_len, rr->type);
+            dql_zone_res g = gen_next(sc, rr);
+            if (sc->o.checks && g == DQL_ZONE_RR)
+                chk_observe(sc, rr->owner, rr->owner_len, rr->type);
+            else if (sc->o.checks && g == DQL_ZONE_BAD)
+                chk_follow(sc);
             continue;
         }
         if (sc->gen.active) {
@@ -1488,6 +1496,10 @@ static dql_zone_res scan_next(dql_zone_scanner *sc, dql_zone_rr *rr)
  *     the records after it, until an NS of the run arrives (then it is
  *     good) or the run ends (then it is bad); past HOLD_MAX records or
  *     HOLD_BYTES bytes it is let through unchecked.
+ * A run ends where the scanner's owner changes, by a good record or a bad
+ * one (a bad owner leaves none), and at each $INCLUDE and $GENERATE: where
+ * a sharded run may cut the file (shard_skip), so that each run is read
+ * whole by one shard.
  * A bad record is skipped and reported as DQL_ZONE_BAD, like a record the
  * scanner rejects; held records keep their order (errors included).
  * Records of one owner that are not consecutive in the file are not
@@ -1743,25 +1755,37 @@ static int chk_record(zchk *c, const dql_zone_rr *rr)
     return v;
 }
 
-/* Would chk_observe of this record change the check state? */
+/* The run follows the scanner (a record just read, good or bad): it ends
+ * at a new owner (none after a bad one) and at an $INCLUDE or $GENERATE. */
+static void chk_follow(dql_zone_scanner *sc)
+{
+    zchk *c = &sc->chk;
+    size_t olen = sc->have_owner ? sc->owner_len : 0;
+    if (!sc->run_break && olen == c->owner_len &&
+        (olen == 0 || memcmp(sc->owner, c->owner, olen) == 0 || name_eq(sc->owner, olen, c->owner, olen)))
+        return;
+    run_end(c);
+    memcpy(c->owner, sc->owner, olen);
+    c->owner_len = olen;
+    sc->run_break = false;
+}
+
+/* Would chk_observe of this record (its run followed) change the check
+ * state? */
 static bool chk_changes(const zchk *c, const uint8_t *owner, size_t olen, uint16_t t)
 {
-    if (!name_eq(owner, olen, c->owner, c->owner_len))
-        return true;
     unsigned f;
     bool soa;
     (void)chk_judge(c, owner, olen, t, &f, &soa);
     return f != c->flags || soa;
 }
 
-/* A record before a shard (skip_record): the run state it leaves. */
-static void chk_observe(zchk *c, const uint8_t *owner, size_t olen, uint16_t type)
+/* A good record before a shard (skip_record, a $GENERATE): the run state
+ * it leaves. */
+static void chk_observe(dql_zone_scanner *sc, const uint8_t *owner, size_t olen, uint16_t type)
 {
-    if (!name_eq(owner, olen, c->owner, c->owner_len)) {
-        run_end(c);
-        memcpy(c->owner, owner, olen);
-        c->owner_len = olen;
-    }
+    zchk *c = &sc->chk;
+    chk_follow(sc);
     dql_zone_rr rr;
     memset(&rr, 0, sizeof rr);
     rr.owner = owner;
@@ -1787,12 +1811,7 @@ static dql_zone_res chk_next(dql_zone_scanner *sc, dql_zone_rr *rr)
             return DQL_ZONE_EOF;
         dql_zone_res r = scan_next(sc, rr);
         if (r == DQL_ZONE_RR) {
-            if (!(rr->owner_len == c->owner_len && memcmp(rr->owner, c->owner, c->owner_len) == 0) &&
-                !name_eq(rr->owner, rr->owner_len, c->owner, c->owner_len)) {
-                run_end(c);
-                memcpy(c->owner, rr->owner, rr->owner_len);
-                c->owner_len = rr->owner_len;
-            }
+            chk_follow(sc);
             int v = chk_record(c, rr);
             if (v == V_OK && rr->type == 2 && c->qready < c->qlen)
                 decide(c, D_NS);   /* the NS the held DS records waited for */
@@ -1804,6 +1823,7 @@ static dql_zone_res chk_next(dql_zone_scanner *sc, dql_zone_rr *rr)
             continue;
         }
         if (r == DQL_ZONE_BAD) {
+            chk_follow(sc);   /* decides the run's held DS records before this message */
             if (c->qlen == 0)
                 return r;
             q_push_msg(sc, false);

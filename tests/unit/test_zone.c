@@ -560,6 +560,16 @@ static void test_checks(void)
     /* a bad record while a DS is held keeps its place */
     CHECK_CHK("d " DSR "d 1x A 1.2.3.4\nd NS ns\n", "t.",
               "d.t DS 1\nERR c.zone:2: error: bad TTL: unknown time unit near '1x'\nd.t NS 3\n");
+    /* ... but a bad record of another owner (or with a bad owner) ends the
+     * run, as an $INCLUDE or a $GENERATE does: where a sharded run may cut */
+    CHECK_CHK("d " DSR "e 1x A 1.2.3.4\nd NS ns\n", "t.",
+              "ERR c.zone:1: error: d.t/DS: DS not at delegation point\n"
+              "ERR c.zone:2: error: bad TTL: unknown time unit near '1x'\nd.t NS 3\n");
+    CHECK_CHK("d " DSR "a..b A 1.2.3.4\nd NS ns\n", "t.",
+              "ERR c.zone:1: error: d.t/DS: DS not at delegation point\n"
+              "ERR c.zone:2: error: bad owner name: empty label near 'a..b'\nd.t NS 3\n");
+    CHECK_CHK("d " DSR "$GENERATE 1-1 d NS ns$\n", "t.",
+              "ERR c.zone:1: error: d.t/DS: DS not at delegation point\nd.t NS 2\n");
     CHECK_CHK("d " DSR "d TXT (x\n", "t.",
               "ERR c.zone:1: error: d.t/DS: DS not at delegation point\n"
               "FATAL c.zone:2: error: unbalanced '(': no ')' before the end of the file\n");
@@ -705,6 +715,17 @@ static void test_shards(void)
         closedir(dp);
     }
     CHECK(files > 100 || !files, "parser suites: %d files sharded", files);
+    /* the runs of the zone-level checks end where a shard may start (found
+     * by fuzz_zone: a DS held, a bad record of another owner, the NS) */
+    static const char ds_bad_ns[] = "$ORIGIN\t.\n@\tds\t0\t0\t0\t00\nw\n@\tNS\tn";
+    static const char ds_gen_ns[] = "d DS 0 0 0 00\n$GENERATE 1-2 d NS ns$\nd NS ns\n";
+    for (int k = 2; k <= 5; k++) {
+        int redone;
+        shards_same("DS, bad record, NS", (const uint8_t *)ds_bad_ns, sizeof ds_bad_ns - 1, "example.", true, k, 1, 1,
+                    &redone);
+        shards_same("DS, $GENERATE NS", (const uint8_t *)ds_gen_ns, sizeof ds_gen_ns - 1, "example.", true, k, 1, 1,
+                    &redone);
+    }
     /* starts that cannot hold: a "$TTL" line inside parentheses (text, but
      * read as a directive when skipped), a class set only far before; and
      * the same owner written relative and absolute */
