@@ -307,6 +307,10 @@ void dql_paths_free(char **paths);
  * contiguous block of the n paths (and of sizes, when not NULL), freeing
  * the others; returns the number kept (may be 0). */
 int dql_paths_shard(char **paths, uint64_t *sizes, int n, int shard, int nshards);
+/* The block dql_paths_shard keeps: paths [*lo, *hi). */
+void dql_paths_block(int n, int shard, int nshards, int *lo, int *hi);
+/* Keeps paths [lo, hi) (and their sizes), freeing the others; returns hi - lo. */
+int dql_paths_keep(char **paths, uint64_t *sizes, int n, int lo, int hi);
 /* True for a regular, non-empty file that is not gzip-compressed: one a
  * sharded run may split by byte range. */
 bool dql_path_splittable(const char *path);

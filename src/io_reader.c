@@ -483,9 +483,21 @@ void dql_paths_free(char **paths)
     free(paths);
 }
 
+void dql_paths_block(int n, int shard, int nshards, int *lo, int *hi)
+{
+    *lo = (int)((int64_t)n * shard / nshards);
+    *hi = (int)((int64_t)n * (shard + 1) / nshards);
+}
+
 int dql_paths_shard(char **paths, uint64_t *sizes, int n, int shard, int nshards)
 {
-    int lo = (int)((int64_t)n * shard / nshards), hi = (int)((int64_t)n * (shard + 1) / nshards);
+    int lo, hi;
+    dql_paths_block(n, shard, nshards, &lo, &hi);
+    return dql_paths_keep(paths, sizes, n, lo, hi);
+}
+
+int dql_paths_keep(char **paths, uint64_t *sizes, int n, int lo, int hi)
+{
     for (int i = 0; i < n; i++)
         if (i < lo || i >= hi)
             free(paths[i]);

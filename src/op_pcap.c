@@ -20,7 +20,17 @@
  * capture time (default 5 s) and emits one row per exchange with rtt_ms and
  * status 'answered', 'unanswered' or 'unsolicited'. Queries wait in a table
  * bounded by max_pending (default 1,000,000; the oldest is given up first).
- * The user-visible behaviour is documented in doc/pcap.md. */
+ * The user-visible behaviour is documented in doc/pcap.md.
+ *
+ * A sharded run reads a contiguous block of the files. What one process
+ * carries from one file to the next (TCP streams, datagrams in reassembly,
+ * queries waiting for their response) is rebuilt by a warm-up: a task first
+ * reads the file before its block, emitting nothing, and notes the digest
+ * of that state (dql_shard_bounds.start); a task that does not end the
+ * input stops at the end of its block without flushing, and notes the
+ * digest there (end). The coordinator reruns a task whose start is not the
+ * end of the task before it, with bounds.exact: it warms up on every file
+ * before its block. */
 #include "exec.h"
 #include "pcap.h"
 #include "dns_msg.h"
@@ -213,6 +223,10 @@ typedef struct pload {
     dql_pcap_src *src;
     dql_pcap_dec *dec;
     bool finished;                      /* decoder flushed after the last file */
+    int own;                            /* paths[own..]: this task's block; those before warm it up */
+    bool warming;                       /* reading the files before the block: no rows */
+    bool ends_input;                    /* the last files: flush what is left at the end */
+    dql_shard_bounds *bounds;           /* a sharded run's notes, or NULL */
     int ncols;
     int col[PC__COUNT];                 /* output column -> pcap column */
     bool want[PC__COUNT];
@@ -309,8 +323,19 @@ static dql_status pload_open(const dql_load_ctx *lc, const dql_schema *schema, d
         struct stat st;
         if (strcmp(L->paths[i], "-") != 0 && stat(L->paths[i], &st) == 0) L->sizes[i] = (uint64_t)st.st_size;
     }
-    /* a sharded run: whole captures, a contiguous block of the time-ordered list */
-    if (lc->nshards > 1) L->npaths = dql_paths_shard(L->paths, L->sizes, L->npaths, lc->shard, lc->nshards);
+    /* a sharded run: whole captures, a contiguous block of the time-ordered
+     * list, after the file before it (or all of them, exactly) to warm up */
+    L->ends_input = true;
+    if (lc->nshards > 1) {
+        int lo, hi;
+        dql_paths_block(L->npaths, lc->shard, lc->nshards, &lo, &hi);
+        L->bounds = lc->bounds;
+        int from = !L->bounds || L->bounds->exact ? 0 : lo > 0 ? lo - 1 : 0;
+        L->npaths = dql_paths_keep(L->paths, L->sizes, L->npaths, from, hi);
+        L->own = lo - from;
+        L->warming = L->own > 0;
+        L->ends_input = lc->shard == lc->nshards - 1;
+    }
     L->ncols = schema->n;
     for (int j = 0; j < schema->n && j < PC__COUNT; j++) {
         int c = schema->f[j].name ? col_of(schema->f[j].name, L->o.pairs) : -1;
@@ -876,6 +901,34 @@ static void pair_row(pload *L, dql_arena *a, dql_value *row, const pend *p)
 
 /* --------------------------------------------------------------------- next */
 
+/* The digest of the state carried to the next file: the decoder's, and the
+ * queries waiting for their response, oldest first (as a note). */
+static void state_note(pload *L, char *out, size_t n)
+{
+    uint64_t h = dql_pcap_dec_digest(L->dec);
+    int64_t np = L->npend;
+    h = dql_hash_bytes(&np, sizeof np, h);
+    for (const pend *p = L->old; p; p = p->next) {
+        h = dql_hash_bytes(&p->hash, sizeof p->hash, h);
+        const dql_pcap_msg *q = &p->q.m;
+        int64_t v[8] = { q->ts_ns, q->af, q->proto, q->sport, q->dport, q->vlan, q->ip_ttl, q->size };
+        h = dql_hash_bytes(v, sizeof v, h);
+        h = dql_hash_bytes(q->src, 16, h);
+        h = dql_hash_bytes(q->dst, 16, h);
+        if (q->len) h = dql_hash_bytes(p->q.bytes, q->len, h);
+    }
+    snprintf(out, n, "pcap:%016llx", (unsigned long long)h);
+}
+
+/* The end of the files read: a task that does not end the input keeps its
+ * state (the next task's warm-up rebuilds it) and notes it. */
+static void pload_end(pload *L)
+{
+    if (L->ends_input) dql_pcap_dec_finish(L->dec);
+    else if (L->bounds) state_note(L, L->bounds->end, sizeof L->bounds->end);
+    L->finished = true;
+}
+
 /* Opens the next file; DQL_EOF after the last. */
 static dql_status pload_advance(pload *L)
 {
@@ -902,8 +955,7 @@ static dql_status pull(pload *L, dql_pcap_msg *m, bool *got)
         if (!L->src) {
             dql_status st = pload_advance(L);
             if (st == DQL_EOF) {
-                dql_pcap_dec_finish(L->dec);
-                L->finished = true;
+                pload_end(L);
                 continue;
             }
             if (st != DQL_OK) return st;
@@ -914,15 +966,19 @@ static dql_status pull(pload *L, dql_pcap_msg *m, bool *got)
             dql_pcap_dec_packet(L->dec, &pk);
             continue;
         }
-        if (r < 0) {
+        if (r < 0 && !L->warming) {   /* the warm-up's files are another task's to report */
             dql_status st = dql_exec_warn(L->ex, "pcap: truncated file", "file '%s': %s (the rest is skipped)",
                                           L->paths[L->ipath], dql_pcap_errmsg(L->src));
             if (st != DQL_OK) return st;
         }
+        if (L->warming && L->ipath + 1 == L->own) {
+            /* warmed up: the state one process has here, when the guess holds */
+            L->warming = false;
+            if (L->bounds && !L->bounds->exact) state_note(L, L->bounds->start, sizeof L->bounds->start);
+        }
         dql_status st = pload_advance(L);
         if (st == DQL_EOF) {
-            dql_pcap_dec_finish(L->dec);
-            L->finished = true;
+            pload_end(L);
             continue;
         }
         if (st != DQL_OK) return st;
@@ -939,7 +995,7 @@ static dql_status pload_next(void *state, dql_batch *out, dql_arena *a)
             pend *p = L->outq;
             L->outq = p->next;
             if (!L->outq) L->outq_tail = NULL;
-            pair_row(L, a, dql_batch_row(out, out->n++), p);
+            if (!L->warming) pair_row(L, a, dql_batch_row(out, out->n++), p);
             pend_free(p);
             continue;
         }
@@ -948,11 +1004,11 @@ static dql_status pload_next(void *state, dql_batch *out, dql_arena *a)
         dql_status st = pull(L, &m, &got);
         if (st != DQL_OK) return st;
         if (!got) {
-            if (L->o.pairs && L->old) { pairs_expire(L, true); continue; }
+            if (L->o.pairs && L->old && L->ends_input) { pairs_expire(L, true); continue; }
             break;
         }
         if (L->o.pairs) pairs_take(L, &m);
-        else fill_row(L, a, dql_batch_row(out, out->n++), &m);
+        else if (!L->warming) fill_row(L, a, dql_batch_row(out, out->n++), &m);
     }
     return DQL_OK;
 }

@@ -87,6 +87,10 @@ void dql_pcap_dec_packet(dql_pcap_dec *d, const dql_pcap_pkt *p);
 /* End of input: flushes the TCP streams (a message cut short or a hole is a
  * message with an error). */
 void dql_pcap_dec_finish(dql_pcap_dec *d);
+/* What decoding carries to the next frame (flows, fragments, the clock), as
+ * a hash: two decoders with the same digest decode what follows alike (a
+ * sharded run checks its warm-up with it; doc/shards.md). */
+uint64_t dql_pcap_dec_digest(const dql_pcap_dec *d);
 /* Next message of the last frame (or of finish()); false when none is left. */
 bool dql_pcap_dec_msg(dql_pcap_dec *d, dql_pcap_msg *m);
 const dql_pcap_dec_stats *dql_pcap_dec_stats_get(const dql_pcap_dec *d);

@@ -92,7 +92,7 @@ struct dql_pcap_dec {
     int nflows;
     flow **dead;                        /* flows finished during this frame */
     int ndead, capdead;
-    int64_t now, last_sweep;
+    int64_t now, sweep_tick;            /* capture time; the second of the last sweep */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -717,12 +717,14 @@ void dql_pcap_dec_packet(dql_pcap_dec *d, const dql_pcap_pkt *pk)
     d->arena.len = 0;
     d->st.packets++;
     d->now = pk->ts_ns;
-    if (d->now - d->last_sweep > 1000000000LL || d->now < d->last_sweep) {
-        if (d->last_sweep) {
-            if (d->nfrags) frag_sweep(d, false);
-            if (d->nflows) flow_sweep(d);
-        }
-        d->last_sweep = d->now;
+    /* timeouts are swept at the first packet of each second of capture
+     * time (or when time goes back): when depends on the clock only, so
+     * that a sharded run's warm-up sweeps where one process does */
+    int64_t tick = d->now / 1000000000LL;
+    if (tick != d->sweep_tick) {
+        if (d->nfrags) frag_sweep(d, false);
+        if (d->nflows) flow_sweep(d);
+        d->sweep_tick = tick;
     }
     dql_pcap_msg meta;
     memset(&meta, 0, sizeof meta);
@@ -772,6 +774,46 @@ void dql_pcap_dec_packet(dql_pcap_dec *d, const dql_pcap_pkt *pk)
         d->st.unknown_link++;
         break;
     }
+}
+
+/* The digest of what decoding carries from one packet to the next: the
+ * clock, the TCP flows (addresses, sequence state, buffered and
+ * out-of-order bytes) and the datagrams in reassembly, each hashed on its
+ * own and summed (the tables' order does not count). */
+uint64_t dql_pcap_dec_digest(const dql_pcap_dec *d)
+{
+    uint64_t sum = 0;
+    for (size_t b = 0; b < d->tbuckets; b++)
+        for (const flow *f = d->th[b]; f; f = f->hnext) {
+            int al = f->af == 4 ? 4 : 16;
+            int64_t v[8] = { f->af, f->sport, f->dport, f->vlan, f->ttl, f->last_ts, f->have_seq * 2 + f->fin,
+                             f->next_seq };
+            uint64_t h = hmix(0xf1, v, sizeof v);
+            h = hmix(h, f->src, (size_t)al);
+            h = hmix(h, f->dst, (size_t)al);
+            if (f->len) h = hmix(h, f->buf + f->start, f->len);
+            for (int i = 0; i < f->nooo; i++) {
+                uint32_t sl[2] = { f->ooo[i].seq, f->ooo[i].len };
+                h = hmix(h, sl, sizeof sl);
+                h = hmix(h, f->ooo[i].data, f->ooo[i].len);
+            }
+            sum += h;
+        }
+    for (size_t b = 0; b < d->fbuckets; b++)
+        for (const frag *f = d->fh[b]; f; f = f->hnext) {
+            int al = f->af == 4 ? 4 : 16;
+            int64_t v[8] = { f->af, f->proto, f->id, f->first_ts, f->vlan, f->ttl, f->total, f->npieces };
+            uint64_t h = hmix(0xf2, v, sizeof v);
+            h = hmix(h, f->src, (size_t)al);
+            h = hmix(h, f->dst, (size_t)al);
+            for (int i = 0; i < f->npieces; i++) {
+                h = hmix(h, &f->piece[i], sizeof f->piece[i]);
+                h = hmix(h, f->data + f->piece[i].off, f->piece[i].len);
+            }
+            sum += h;
+        }
+    int64_t v[4] = { d->now, d->sweep_tick, d->nflows, d->nfrags };
+    return hmix(sum, v, sizeof v);
 }
 
 void dql_pcap_dec_finish(dql_pcap_dec *d)

@@ -1156,9 +1156,10 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_
     if (G.resume && j.ntodo < n)
         fprintf(errfp, "dql: --resume: %d of %d tasks had finished; running %d\n", n - j.ntodo, n, j.ntodo);
     dql_status st = run_tasks(&j, executor, sh);
-    /* speculative starts (a zone split by byte range): each must be the
-     * state at which the task before it ended; a task whose guess was wrong
-     * runs again without speculation (which may move its own end) */
+    /* speculative starts (a zone split by byte range, the warm-up of a
+     * pcap task): each must be the state at which the task before it ended;
+     * a task whose guess was wrong runs again without speculation (which
+     * may move its own end) */
     for (int round = 0; st == DQL_OK && round < n; round++) {
         char prev_end[64] = "", b[2][64];
         j.ntodo = 0;
@@ -1169,8 +1170,8 @@ dql_status dql_shard_begin(dql_session *s, int seg, dql_plan **roots, dql_shard_
         }
         if (!j.ntodo) break;
         if (dql_session_flag(s, "stats"))
-            fprintf(errfp, "dql: note: %d task%s started from a wrong guess of the zone state; running %s again exactly\n",
-                    j.ntodo, j.ntodo == 1 ? "" : "s", j.ntodo == 1 ? "it" : "them");
+            fprintf(errfp, "dql: note: %d task%s started from a wrong guess of the state before %s shard; running %s again exactly\n",
+                    j.ntodo, j.ntodo == 1 ? "" : "s", j.ntodo == 1 ? "its" : "their", j.ntodo == 1 ? "it" : "them");
         for (int k = 0; k < j.ntodo; k++) {
             char p[PATH_MAX + 32];
             snprintf(p, sizeof p, "%s/task-%d.db", dir, j.todo[k]);

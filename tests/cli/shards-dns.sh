@@ -2,8 +2,9 @@
 # shards-dns.sh — sharded runs of DNS work (src/shard.c, doc/shards.md):
 # zone mining against a real NSD on loopback (the zone loaded, its names
 # resolved in the tasks, answers grouped and ordered in the merge) gives the
-# rows of one process with 1, 2 and 7 shards; a folder of UDP captures
-# (split by file) likewise. Skips (exit 77) without nsd or python3.
+# rows of one process with 1, 2 and 7 shards; a folder of captures (split
+# by file) likewise, and rotated captures whose TCP streams, fragments and
+# exchanges run across files. Skips (exit 77) without nsd or python3.
 . "${SRCDIR:-$(dirname "$0")/../..}/tests/cli/lib.sh"
 . "${SRCDIR:-$(dirname "$0")/../..}/tests/dns/fixture.sh"
 
@@ -37,12 +38,8 @@ grep -q '^A,ok,1501$' "$T/.run/out" || { echo "FAIL: zone mining: not every A lo
 # a folder of captures, split by file
 P=${SHARED:-$SRCDIR/../shared}/data/pcap
 if [ -d "$P/dnscap" ] && [ -d "$P/tcpdump" ]; then
-    # TCP streams, fragments and pairs carry over from one file to the next in
-    # one process, not across a shard boundary (doc/shards.md): the folder
-    # holds the UDP captures, whose rows do not depend on the file before
     mkdir caps
     for f in "$P"/dnscap/*.pcap* "$P"/tcpdump/*.pcap*; do
-        case $f in *tcp*) continue ;; esac
         [ -f "$f" ] && cp "$f" caps/
     done
     cat > caps.dql <<'EOF'
@@ -52,6 +49,32 @@ DUMP (ORDER (FOREACH g GENERATE FLATTEN(group), COUNT(p)) BY $0, $1);
 DUMP (ORDER (FOREACH (FILTER p BY qname IS NOT NULL) GENERATE ts, qname, qtype) BY ts, qname, qtype);
 EOF
     for n in 2 5; do same "a folder of pcaps" $n caps.dql; done
+    # rotated captures: a TCP connection (a length prefix and its message in
+    # separate segments), fragmented datagrams and queries whose response is
+    # in the next file; each capture cut into 6 files. Every row in order,
+    # by message and by exchange: the tasks warm up on the file before their
+    # block, and a task whose warm-up cannot rebuild the state runs again
+    for c in dnso1tcp frags dns; do
+        mkdir "rot-$c"
+        python3 "$SRCDIR/tests/pcap/split-pcap.py" "$P/dnscap/$c.pcap" 6 "rot-$c" > /dev/null ||
+            { echo "FAIL: split-pcap.py $c" >&2; exit 1; }
+        cat > "rot-$c.dql" <<EOF
+p = LOAD 'rot-$c' USING pcap();
+DUMP (FOREACH p GENERATE ts, src, sport, dst, dport, transport, id, qname, qtype, size, error);
+q = LOAD 'rot-$c' USING pcap(pairs = true);
+DUMP (FOREACH q GENERATE ts, src, sport, id, qname, status, rtt_ms, response_size, error);
+EOF
+        for n in 2 3 4 7; do same "rotated captures ($c)" $n "rot-$c.dql"; done
+    done
+    # the guesses hold where the state before a task's block is in the file
+    # before it (UDP exchanges), and are redone where it is not (one TCP
+    # connection across all six files)
+    printf 'SET stats true;\n' | cat - rot-dns.dql > stats-dns.dql
+    "$DQL" --shards 3 stats-dns.dql > /dev/null 2> stats.err || { echo "FAIL: rotated captures with stats:" >&2; cat stats.err >&2; exit 1; }
+    ! grep -q 'wrong guess' stats.err || { echo "FAIL: a pcap warm-up did not hold on UDP exchanges:" >&2; cat stats.err >&2; exit 1; }
+    printf 'SET stats true;\n' | cat - rot-dnso1tcp.dql > stats-tcp.dql
+    check_run "a TCP stream across the block: the task runs again" 0 '*' \
+        '~started from a wrong guess of the state before' "$DQL" --shards 3 stats-tcp.dql
 else
     echo "note: $P/dnscap or tcpdump missing: pcap folder not tested"
 fi

@@ -147,7 +147,7 @@ awk 'BEGIN { print "$ORIGIN tld."; print "$TTL 86400"; print "@ IN SOA a.nic hm 
                  if (i == 10000) print "t TXT ( \"a\"\n$TTL 5\n \"b\" )";
              } }' > big.zone
 same "a wrong speculative start is run again exactly" 2 zone.dql
-check_run "... and says so with SET stats" 0 '*' '~started from a wrong guess of the zone state; running it again exactly' \
+check_run "... and says so with SET stats" 0 '*' '~started from a wrong guess of the state before its shard; running it again exactly' \
     "$DQL" --shards 2 -e 'SET stats true;' -f zone.dql
 
 # ---------------------------------------------------------------- EXPLAIN shows the cut
