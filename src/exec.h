@@ -85,6 +85,10 @@ typedef struct dql_agg_def {
     void (*partial)(void *st, dql_arena *a, dql_value *out);
     void (*combine)(void *st, dql_value v);
     dql_type partial_type;      /* DQL_T_ANY: the aggregate's own result type */
+    /* An aggregate with constant parameters (TOP's n and column): after
+     * init, the values written in the call. NULL: none. Its step() then
+     * receives each input row as a tuple (dql_aggslot.params). */
+    void (*configure)(void *st, const dql_value *params, int nparams);
 } dql_agg_def;
 
 /* Heap memory held by aggregate states outside their fixed state_size (the
@@ -104,7 +108,9 @@ typedef struct dql_func_def {
     dql_type ret;            /* used when typecheck is NULL */
     dql_fn_typecheck typecheck;
     dql_fn fn;               /* scalar form; for aggregates: called with one bag argument */
-    const dql_agg_def *agg;  /* non-NULL: algebraic aggregate over a bag */
+    const dql_agg_def *agg;  /* non-NULL: an aggregate the planner can fuse into a hash
+                                 aggregation: over one bag (COUNT...), or with constant
+                                 parameters before the bag (TOP: agg->configure) */
     /* Optional per-call-site setup: constant arguments are given (non-constant
      * ones are passed as null with consts[i] == false); e.g. compile a regex once. */
     dql_status (*prepare)(int argc, const dql_value *argv, const bool *consts, void **state, char *err, size_t errlen);

@@ -566,6 +566,15 @@ dql_expr *dql_expr_col(int col, dql_type t, const dql_schema *sub, const char *n
     return e;
 }
 
+dql_expr *dql_expr_row(const dql_schema *s)
+{
+    dql_span sp = {0};
+    dql_expr *e = enew(E_TUPLE, ev_tuple, DQL_T_TUPLE, sp);
+    for (int i = 0; i < s->n; i++) eadd(e, dql_expr_col(i, s->f[i].type, s->f[i].sub, s->f[i].name));
+    e->sub = dql_schema_copy(s);
+    return e;
+}
+
 dql_expr *dql_expr_cast(dql_expr *k, dql_type t)
 {
     if (k->type == t || t == DQL_T_ANY) return k;

@@ -66,6 +66,8 @@ dql_expr *dql_expr_compile(dql_scope *sc, const dql_node *n);
 dql_expr *dql_expr_lit(dql_value v, dql_type t);
 /* A column reference. */
 dql_expr *dql_expr_col(int col, dql_type t, const dql_schema *sub, const char *name);
+/* The whole input row (of schema s) as a tuple. */
+dql_expr *dql_expr_row(const dql_schema *s);
 /* Wraps e in a cast to type t (returns e when already of that type). */
 dql_expr *dql_expr_cast(dql_expr *e, dql_type t);
 void dql_expr_free(dql_expr *e);

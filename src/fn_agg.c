@@ -1,7 +1,8 @@
 /* fn_agg.c — the aggregate builtins: the algebraic COUNT, COUNT_STAR, SUM,
  * AVG, MIN and MAX (init/step/merge/final states the engine can run in a
  * hash aggregation, or over a bag via dql_agg_over_bag), COUNT_DISTINCT
- * (the same, with a set as its state), and the bag functions TOP,
+ * (the same, with a set as its state), TOP (the same, with constant
+ * parameters and its best tuples as its state), and the bag functions
  * BAGTOSTRING and ISEMPTY.
  *
  * Aggregates see the first field of each tuple. Untyped (bytearray) input
@@ -68,9 +69,9 @@ static void count_final(void *st, dql_arena *a, dql_value *out) { *out = dql_lon
 static void count_combine(void *st, dql_value v) { if (v.type == DQL_T_LONG || v.type == DQL_T_INT) ((count_st *)st)->n += v.u.i; }
 
 static const dql_agg_def agg_count = { sizeof(count_st), count_init, count_step, count_merge, count_final,
-                                       count_final, count_combine, DQL_T_LONG };
+                                       count_final, count_combine, DQL_T_LONG, NULL };
 static const dql_agg_def agg_count_star = { sizeof(count_st), count_init, count_star_step, count_merge, count_final,
-                                            count_final, count_combine, DQL_T_LONG };
+                                            count_final, count_combine, DQL_T_LONG, NULL };
 
 /* ------------------------------------------------------------- SUM, AVG */
 
@@ -158,9 +159,9 @@ static void sum_combine(void *st, dql_value v)
 }
 
 static const dql_agg_def agg_sum = { sizeof(sum_st), sum_init, sum_step, sum_merge, sum_final,
-                                     sum_partial, sum_combine, DQL_T_TUPLE };
+                                     sum_partial, sum_combine, DQL_T_TUPLE, NULL };
 static const dql_agg_def agg_avg = { sizeof(sum_st), sum_init, sum_step, sum_merge, avg_final,
-                                     sum_partial, sum_combine, DQL_T_TUPLE };
+                                     sum_partial, sum_combine, DQL_T_TUPLE, NULL };
 
 /* ------------------------------------------------------------- MIN, MAX */
 
@@ -248,9 +249,9 @@ static void minmax_final(void *st, dql_arena *a, dql_value *out)
 }
 
 static const dql_agg_def agg_min = { sizeof(minmax_st), min_init, minmax_step, minmax_merge, minmax_final,
-                                     minmax_final, minmax_step, DQL_T_ANY };
+                                     minmax_final, minmax_step, DQL_T_ANY, NULL };
 static const dql_agg_def agg_max = { sizeof(minmax_st), max_init, minmax_step, minmax_merge, minmax_final,
-                                     minmax_final, minmax_step, DQL_T_ANY };
+                                     minmax_final, minmax_step, DQL_T_ANY, NULL };
 
 /* Scalar forms: the aggregate over its one bag argument. */
 static dql_status fn_count(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
@@ -423,30 +424,12 @@ static void cd_combine(void *st, dql_value v)
 }
 
 static const dql_agg_def agg_count_distinct = { sizeof(cd_st), cd_init, cd_step, cd_merge, cd_final,
-                                                cd_partial, cd_combine, DQL_T_BAG };
+                                                cd_partial, cd_combine, DQL_T_BAG, NULL };
 
 static dql_status fn_count_distinct(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
 { return dql_agg_over_bag(&agg_count_distinct, cx, argv[0], out); }
 
 /* ------------------------------------------------------------------ TOP */
-
-static dql_value col_of(const dql_tuple *t, int64_t col)
-{
-    return t && col < (int64_t)t->n ? t->v[col] : dql_null();
-}
-
-/* Min-heap on column col: the root is the smallest of the kept tuples. */
-static void heap_down(dql_tuple **h, uint64_t n, uint64_t i, int64_t col)
-{
-    for (;;) {
-        uint64_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && dql_value_cmp(col_of(h[l], col), col_of(h[m], col)) < 0) m = l;
-        if (r < n && dql_value_cmp(col_of(h[r], col), col_of(h[m], col)) < 0) m = r;
-        if (m == i) return;
-        dql_tuple *t = h[i]; h[i] = h[m]; h[m] = t;
-        i = m;
-    }
-}
 
 static bool arg_int(dql_value v, int64_t *out)
 {
@@ -462,7 +445,205 @@ static bool arg_int(dql_value v, int64_t *out)
 }
 
 /* TOP(n, column, bag): the n tuples with the largest values in column
- * (0-based), largest first, as a bag (Pig semantics). */
+ * (0-based), largest first, as a bag (Pig); of equal values the earlier
+ * tuple ranks first, so the answer is one whatever the order of work.
+ *
+ * One mechanism serves the function over a bag and the aggregate a hash
+ * aggregation runs (the planner fuses FOREACH g GENERATE TOP(n, c, bag)
+ * with constant n and c: configure() receives them). The state keeps the
+ * best n tuples seen, each serialized (sort.h) with its arrival number and
+ * the serialized value of its column, in a heap whose root is the worst;
+ * a new tuple replaces the root when its value is larger. A sharded run's
+ * partial is the kept tuples in arrival order: the merge steps them task by
+ * task, so it sees them in the order one process did. */
+typedef struct { uint64_t seq; uint8_t *ser, *key; uint32_t len, klen; } top_ent;
+typedef struct {
+    uint64_t seq, n, cap;
+    top_ent *h;
+    dql_buf tmp;
+    int64_t bytes;      /* counted in dql_agg_heap_bytes */
+} top_set;
+typedef struct { top_set *set; int64_t k, col; } top_st;
+
+static dql_value col_of(const dql_tuple *t, int64_t col)
+{
+    return t && col < (int64_t)t->n ? t->v[col] : dql_null();
+}
+
+/* The column value of a kept tuple, read back into the scratch arena. */
+static dql_value top_key(const top_ent *e, dql_arena *scratch)
+{
+    const uint8_t *p = e->key;
+    dql_value v;
+    return dql_value_deserialize(scratch, &p, e->key + e->klen, &v) ? v : dql_null();
+}
+
+/* Does a rank below b? (a smaller value, or an equal one that came later) */
+static bool top_worse(const top_ent *a, const top_ent *b)
+{
+    static dql_arena scratch;
+    int c = dql_value_cmp(top_key(a, &scratch), top_key(b, &scratch));
+    dql_arena_reset(&scratch);
+    return c < 0 || (c == 0 && a->seq > b->seq);
+}
+
+static void top_down(top_set *t, uint64_t i)
+{
+    for (;;) {
+        uint64_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < t->n && top_worse(&t->h[l], &t->h[m])) m = l;
+        if (r < t->n && top_worse(&t->h[r], &t->h[m])) m = r;
+        if (m == i) return;
+        top_ent x = t->h[i]; t->h[i] = t->h[m]; t->h[m] = x;
+        i = m;
+    }
+}
+
+static void top_up(top_set *t, uint64_t i)
+{
+    while (i > 0) {
+        uint64_t p = (i - 1) / 2;
+        if (!top_worse(&t->h[i], &t->h[p])) return;
+        top_ent x = t->h[i]; t->h[i] = t->h[p]; t->h[p] = x;
+        i = p;
+    }
+}
+
+/* Stores tuple v (and its column's value) into e, replacing what it held. */
+static void top_store(top_set *t, top_ent *e, dql_value v, dql_value key, uint64_t seq)
+{
+    t->bytes -= (int64_t)e->len + e->klen;
+    t->tmp.len = 0;
+    dql_value_serialize(&t->tmp, v);
+    e->ser = dql_xrealloc(e->ser, t->tmp.len);
+    memcpy(e->ser, t->tmp.p, t->tmp.len);
+    e->len = (uint32_t)t->tmp.len;
+    t->tmp.len = 0;
+    dql_value_serialize(&t->tmp, key);
+    e->key = dql_xrealloc(e->key, t->tmp.len);
+    memcpy(e->key, t->tmp.p, t->tmp.len);
+    e->klen = (uint32_t)t->tmp.len;
+    e->seq = seq;
+    t->bytes += (int64_t)e->len + e->klen;
+}
+
+static void top_release(top_st *s)
+{
+    top_set *t = s->set;
+    if (!t) return;
+    for (uint64_t i = 0; i < t->n; i++) { free(t->h[i].ser); free(t->h[i].key); }
+    dql_agg_heap_bytes -= t->bytes + (int64_t)(sizeof *t + t->cap * sizeof *t->h + t->tmp.cap);
+    free(t->h);
+    dql_buf_free(&t->tmp);
+    free(t);
+    s->set = NULL;
+}
+
+static void top_init(void *st) { top_st *s = st; s->set = NULL; s->k = 0; s->col = 0; }
+
+static void top_configure(void *st, const dql_value *params, int n)
+{
+    top_st *s = st;
+    int64_t k = 0, col = 0;
+    if (n >= 2 && arg_int(params[0], &k) && arg_int(params[1], &col)) {
+        s->k = k < 0 ? 0 : k;
+        s->col = col < 0 ? 0 : col;
+    }
+}
+
+static void top_step(void *st, dql_value v)
+{
+    top_st *s = st;
+    if (s->k <= 0 || v.type != DQL_T_TUPLE) return;
+    if (!s->set) s->set = dql_xcalloc(1, sizeof *s->set);
+    top_set *t = s->set;
+    int64_t before = t->bytes + (int64_t)(t->cap * sizeof *t->h + t->tmp.cap);
+    uint64_t seq = t->seq++;
+    dql_value key = col_of(v.u.t, s->col);
+    if (t->n < (uint64_t)s->k) {
+        if (t->n == t->cap) {
+            t->cap = t->cap ? t->cap * 2 : 4;
+            if (t->cap > (uint64_t)s->k) t->cap = (uint64_t)s->k;
+            t->h = dql_xrealloc(t->h, t->cap * sizeof *t->h);
+        }
+        top_ent *e = &t->h[t->n++];
+        memset(e, 0, sizeof *e);
+        top_store(t, e, v, key, seq);
+        top_up(t, t->n - 1);
+    } else {
+        static dql_arena scratch;
+        int c = dql_value_cmp(key, top_key(&t->h[0], &scratch));
+        dql_arena_reset(&scratch);
+        if (c <= 0) return;          /* not larger than the worst kept (or equal and later) */
+        top_store(t, &t->h[0], v, key, seq);
+        top_down(t, 0);
+    }
+    if (before == 0) before = -(int64_t)sizeof *t;   /* the set itself, the first time */
+    dql_agg_heap_bytes += t->bytes + (int64_t)(t->cap * sizeof *t->h + t->tmp.cap) - before;
+}
+
+/* The kept tuples, deserialized into a, in arrival order (partial) or best
+ * first (final). */
+static int top_by_seq(const void *x, const void *y)
+{
+    const top_ent *a = x, *b = y;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int top_by_rank(const void *x, const void *y)
+{
+    const top_ent *a = x, *b = y;
+    return top_worse(b, a) ? -1 : top_worse(a, b) ? 1 : 0;
+}
+
+static void top_out(top_st *s, dql_arena *a, dql_value *out, int (*order)(const void *, const void *))
+{
+    top_set *t = s->set;
+    uint64_t n = t ? t->n : 0;
+    dql_bag *b = dql_bag_new(a, n);
+    if (n) qsort(t->h, n, sizeof *t->h, order);
+    uint64_t m = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *p = t->h[i].ser;
+        dql_value v;
+        if (dql_value_deserialize(a, &p, t->h[i].ser + t->h[i].len, &v) && v.type == DQL_T_TUPLE)
+            b->t[m++] = v.u.t;
+    }
+    b->n = m;
+    *out = (dql_value){0};
+    out->type = DQL_T_BAG;
+    out->u.b = b;
+    top_release(s);
+}
+
+static void top_final(void *st, dql_arena *a, dql_value *out) { top_out(st, a, out, top_by_rank); }
+static void top_partial(void *st, dql_arena *a, dql_value *out) { top_out(st, a, out, top_by_seq); }
+
+static void top_combine(void *st, dql_value v)
+{
+    if (v.type != DQL_T_BAG || !v.u.b) return;
+    for (uint64_t i = 0; i < v.u.b->n; i++) {
+        dql_value t = {0};
+        t.type = DQL_T_TUPLE;
+        t.u.t = v.u.b->t[i];
+        top_step(st, t);
+    }
+}
+
+static void top_merge(void *st, const void *other)
+{
+    top_st *o = (top_st *)other;
+    dql_arena a;
+    dql_arena_init(&a);
+    dql_value bag;
+    top_out(o, &a, &bag, top_by_seq);
+    top_combine(st, bag);
+    dql_arena_free(&a);
+}
+
+static const dql_agg_def agg_top = { sizeof(top_st), top_init, top_step, top_merge, top_final,
+                                     top_partial, top_combine, DQL_T_BAG, top_configure };
+
 static dql_status fn_top(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
 {
     int64_t n, col;
@@ -473,33 +654,17 @@ static dql_status fn_top(dql_fnctx *cx, int argc, const dql_value *argv, dql_val
         return fn_warn(cx, "TOP: not a bag", "the third argument is a %s", dql_type_name((dql_type)argv[2].type));
     if (col < 0)
         return fn_warn(cx, "TOP: bad column", "column %lld is negative", (long long)col);
+    top_st s;
+    top_init(&s);
+    top_configure(&s, argv, 2);
     const dql_bag *b = argv[2].u.b;
-    uint64_t k = n < 0 ? 0 : (uint64_t)n;
-    if (k > b->n) k = b->n;
-    dql_tuple **h = dql_arena_alloc(cx->arena, sizeof *h * (k ? k : 1));
-    uint64_t hn = 0;
-    for (uint64_t i = 0; i < b->n && k; i++) {
-        dql_tuple *t = b->t[i];
-        if (hn < k) {
-            h[hn++] = t;
-            if (hn == k)
-                for (uint64_t j = k / 2 + 1; j-- > 0;)
-                    heap_down(h, k, j, col);
-        } else if (dql_value_cmp(col_of(t, col), col_of(h[0], col)) > 0) {
-            h[0] = t;
-            heap_down(h, k, 0, col);
-        }
+    for (uint64_t i = 0; i < b->n; i++) {
+        dql_value t = {0};
+        t.type = DQL_T_TUPLE;
+        t.u.t = b->t[i];
+        top_step(&s, t);
     }
-    /* Pop the smallest to the end: the array ends up largest first. */
-    for (uint64_t m = hn; m > 1; m--) {
-        dql_tuple *t = h[0]; h[0] = h[m - 1]; h[m - 1] = t;
-        heap_down(h, m - 1, 0, col);
-    }
-    dql_bag *r = dql_bag_new(cx->arena, hn);
-    if (hn) memcpy(r->t, h, sizeof *h * hn);
-    r->n = hn;
-    out->type = DQL_T_BAG;
-    out->u.b = r;
+    top_final(&s, cx->arena, out);
     return DQL_OK;
 }
 
@@ -670,8 +835,8 @@ const dql_func_def dql_fn_agg[] = {
         "largest non-null value (any comparable type); null if none"),
     AGG("COUNT_DISTINCT", DQL_T_LONG, tc_count, fn_count_distinct, &agg_count_distinct, "COUNT_DISTINCT(bag)",
         "number of distinct non-null first fields"),
-    BAGFN("TOP", 3, 3, DQL_T_BAG, tc_top, fn_top, "TOP(n, column, bag)",
-          "the n tuples with the largest values in column (0-based), largest first"),
+    { "TOP", 3, 3, DQL_T_BAG, tc_top, fn_top, &agg_top, NULL, NULL, "aggregate", "TOP(n, column, bag)",
+      "the n tuples with the largest values in column (0-based), largest first (ties: the earlier first)" },
     BAGFN("BAGTOSTRING", 1, 2, DQL_T_CHARARRAY, tc_bagtostring, fn_bagtostring, "BAGTOSTRING(bag[, sep])",
           "all fields of all tuples joined with sep (default \"_\")"),
     BAGFN("ISEMPTY", 1, 1, DQL_T_BOOL, tc_isempty, fn_isempty, "ISEMPTY(bag_or_map)",

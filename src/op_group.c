@@ -316,6 +316,14 @@ static int hentry_cmp(const void *x, const void *y, void *ud)
     return hkey_cmp(a->keys, b->keys, ud);
 }
 
+/* A fresh state for aggregate a (with its constant parameters, if any). */
+static inline void agg_init(const dql_plan *p, int a, uint8_t *st)
+{
+    const dql_agg_def *ad = p->aggs[a].def->agg;
+    ad->init(st);
+    if (ad->configure) ad->configure(st, p->aggs[a].params, p->aggs[a].nparams);
+}
+
 static dql_status hashagg_open(dql_op *op)
 {
     dql_plan *p = op->plan;
@@ -441,7 +449,7 @@ static dql_status hashagg_consume(dql_op *op, hashagg_st *s)
                 e->hash = h;
                 e->keys = dql_arena_alloc(&s->harena, sizeof(dql_value) * (size_t)(s->nk ? s->nk : 1));
                 for (int k = 0; k < s->nk; k++) e->keys[k] = dql_value_copy(&s->harena, kv[k]);
-                for (int a = 0; a < s->na; a++) ad[a]->init((uint8_t *)e + s->aoff[a]);
+                for (int a = 0; a < s->na; a++) agg_init(p, a, (uint8_t *)e + s->aoff[a]);
                 s->tab[j] = e;
                 if (++s->count * 4 > (s->mask + 1) * 3) hash_grow(s);
             }
@@ -496,7 +504,7 @@ static dql_status spill_group(dql_op *op, hashagg_st *s)
     dql_arena_reset(&s->skarena);
     for (int k = 0; k < s->nk; k++) s->spkeys[k] = dql_value_copy(&s->skarena, s->sp_row[k]);
     for (int a = 0; a < s->na; a++) {
-        p->aggs[a].def->agg->init(s->spstate + s->aoff[a]);
+        agg_init(p, a, s->spstate + s->aoff[a]);
         agg_fold(p, a, s->spstate + s->aoff[a], s->sp_row[s->nk + a]);
     }
     s->have_sp = false;

@@ -289,11 +289,28 @@ static bool gen_fields(dql_planner *pl, dql_schema *out, dql_gen *g, const dql_n
     return true;
 }
 
+/* A call of an aggregate with constant parameters (TOP(n, column, bag)):
+ * number literals, then the bag column itself. */
+static bool param_agg_call(const dql_expr *e, int bagcol)
+{
+    if (e->kind != E_CALL || !e->fn->agg || !e->fn->agg->configure || e->nkids < 2 || e->nkids > 3) return false;
+    const dql_expr *b = e->kids[e->nkids - 1];
+    if (b->kind != E_COL || b->col != bagcol) return false;
+    for (int i = 0; i + 1 < e->nkids; i++) {
+        const dql_expr *k = e->kids[i];
+        if (k->kind != E_LIT || (k->lit.type != DQL_T_INT && k->lit.type != DQL_T_LONG && k->lit.type != DQL_T_DOUBLE))
+            return false;
+    }
+    return true;
+}
+
 /* Dry run: true when every use of column bagcol in e is the argument of
- * an algebraic aggregate (directly, or projected to one field). */
+ * an algebraic aggregate (directly, or projected to one field), or the bag
+ * of an aggregate with constant parameters. */
 static bool fusable(const dql_expr *e, int bagcol)
 {
     if (!e) return true;
+    if (param_agg_call(e, bagcol)) return true;
     if (e->kind == E_AGGBAG) {
         const dql_expr *a = e->kids[0];
         if (a->kind == E_COL && a->col == bagcol) return true;
@@ -308,6 +325,20 @@ static bool fusable(const dql_expr *e, int bagcol)
 static dql_expr *fuse(dql_expr *e, int bagcol, dql_plan *ha, const dql_schema *gin)
 {
     if (!e) return e;
+    if (param_agg_call(e, bagcol)) {
+        /* the aggregate steps whole rows; its parameters configure each state */
+        ha->aggs = dql_xrealloc(ha->aggs, sizeof(dql_aggslot) * (size_t)(ha->naggs + 1));
+        dql_aggslot *sl = &ha->aggs[ha->naggs];
+        memset(sl, 0, sizeof *sl);
+        sl->def = e->fn;
+        sl->arg = dql_expr_row(gin);
+        for (int i = 0; i + 1 < e->nkids; i++) sl->params[sl->nparams++] = e->kids[i]->lit;
+        dql_expr *c = dql_expr_col(1 + ha->naggs, e->type, e->sub, e->name);
+        c->sp = e->sp;
+        ha->naggs++;
+        dql_expr_free(e);
+        return c;
+    }
     if (e->kind == E_AGGBAG) {
         const dql_expr *a = e->kids[0];
         int src = -1;
@@ -318,6 +349,7 @@ static dql_expr *fuse(dql_expr *e, int bagcol, dql_plan *ha, const dql_schema *g
         if (!strcasecmp(e->fn->name, "COUNT_STAR")) src = -1;
         ha->aggs = dql_xrealloc(ha->aggs, sizeof(dql_aggslot) * (size_t)(ha->naggs + 1));
         dql_aggslot *sl = &ha->aggs[ha->naggs];
+        memset(sl, 0, sizeof *sl);
         sl->def = e->fn;
         sl->arg = src >= 0 ? dql_expr_col(src, gin->f[src].type, gin->f[src].sub, gin->f[src].name)
                            : dql_expr_lit(dql_null(), DQL_T_NULL);

@@ -32,7 +32,9 @@ typedef struct dql_gen {
  * input row). */
 typedef struct dql_aggslot {
     const dql_func_def *def;
-    dql_expr *arg;
+    dql_expr *arg;              /* per input row: the value stepped (the whole row with params) */
+    dql_value params[2];        /* constant arguments before the bag (def->agg->configure) */
+    int nparams;
 } dql_aggslot;
 
 struct dql_plan {

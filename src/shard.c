@@ -505,6 +505,8 @@ static dql_plan *merge_plan(const cut *c, int k, const char *dir, int n)
             const dql_field *f = &in->schema->f[h->nkeys + a];
             m->aggs[a].def = h->aggs[a].def;
             m->aggs[a].arg = dql_expr_col(h->nkeys + a, f->type, f->sub, f->name);
+            memcpy(m->aggs[a].params, h->aggs[a].params, sizeof m->aggs[a].params);
+            m->aggs[a].nparams = h->aggs[a].nparams;
         }
     }
     return m;

@@ -56,6 +56,27 @@ DUMP (LIMIT t 7);
 EOF
 for n in 2 7; do same "DUMP of streaming rows keeps their order" $n stream.dql; done
 
+# TOP is pre-aggregated (each task keeps its best tuples): the same tuples
+# as one process, ties (many equal lengths) to the earlier tuple, with the
+# bag function's answer when the bag is also used otherwise (no fusion)
+cat > top.dql <<'EOF'
+d = LOAD 'names.txt' USING lines() AS (name:chararray);
+t = FOREACH d GENERATE SUBSTRING(name, INDEXOF(name, '.', 0) + 1, 100) AS zone, SIZE(name) AS len, name;
+g = GROUP t BY zone;
+DUMP (ORDER (FOREACH g GENERATE group, TOP(3, 1, t), TOP(2, 2, t)) BY group);
+DUMP (ORDER (FOREACH g GENERATE group, TOP(3, 1, t), TOP(2, 2, t), SIZE(t)) BY group);
+DUMP (FOREACH (GROUP t ALL) GENERATE TOP(5, 1, t));
+EOF
+for n in 1 2 3 7; do same "TOP" $n top.dql; done
+head -3 top.dql > top-fused.dql; echo 'DUMP (ORDER (FOREACH g GENERATE group, TOP(3, 1, t), TOP(2, 2, t)) BY group);' >> top-fused.dql
+head -3 top.dql > top-bag.dql; echo 'DUMP (ORDER (FOREACH g GENERATE group, TOP(3, 1, t), TOP(2, 2, t), SIZE(t)) BY group);' >> top-bag.dql
+"$DQL" top-fused.dql > top-fused.out && "$DQL" top-bag.dql | sed 's/,[0-9]*$//' > top-bag.out &&
+    [ "$(wc -l < top-fused.out)" -eq 300 ] && cmp -s top-fused.out top-bag.out ||
+    { echo "FAIL: TOP fused into the aggregation differs from TOP over the bag" >&2; diff top-fused.out top-bag.out | head >&2; exit 1; }
+check_run "EXPLAIN: TOP is pre-aggregated" 0 \
+'~┄┄ cut: pre-aggregated in 2 local tasks \(partial states\)' '' \
+    "$DQL" --shards 2 -e "d = LOAD 'names.txt' USING lines() AS (name:chararray); g = GROUP d BY SIZE(name); EXPLAIN (FOREACH g GENERATE group, TOP(2, 0, d));"
+
 # the GROUP's bag used other than by an aggregate: no pre-aggregation, the rows go to the merge
 cat > bag.dql <<'EOF'
 d = LOAD 'names.txt' USING lines() AS (name:chararray);

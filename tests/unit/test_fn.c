@@ -375,6 +375,13 @@ static void test_aggregates(void)
     dql_value t0 = call("TOP", 3, I(0), I(1), tb);
     CHECK(t0.type == DQL_T_BAG && t0.u.b->n == 0, "TOP 0 is empty");
     IS_NULL(call("TOP", 3, I(2), I(1), N()));
+    /* ties: the earlier tuple ranks first, whatever the heap does */
+    const char *tn[] = { "a", "b", "c", "d", "e", "f", "g" };
+    const int tv[] = { 7, 3, 7, 9, 7, 7, 3 };
+    dql_value tt = BAG2(7, tn, tv);
+    RENDERS(call("TOP", 3, I(3), I(1), tt), "{(d,9),(a,7),(c,7)}");
+    RENDERS(call("TOP", 3, I(5), I(1), tt), "{(d,9),(a,7),(c,7),(e,7),(f,7)}");
+    RENDERS(call("TOP", 3, I(6), I(1), tt), "{(d,9),(a,7),(c,7),(e,7),(f,7),(b,3)}");
 
     RENDERS(call("BAGTOSTRING", 1, BAG(3, S("a"), S("b"), S("c"))), "a_b_c");
     RENDERS(call("BAGTOSTRING", 2, BAG2(2, names, vals), S("|")), "a|5|b|9");
