@@ -290,7 +290,7 @@ static bool gen_fields(dql_planner *pl, dql_schema *out, dql_gen *g, const dql_n
 }
 
 /* A call of an aggregate with constant parameters (TOP(n, column, bag)):
- * number literals, then the bag column itself. */
+ * number literals (not negative), then the bag column itself. */
 static bool param_agg_call(const dql_expr *e, int bagcol)
 {
     if (e->kind != E_CALL || !e->fn->agg || !e->fn->agg->configure || e->nkids < 2 || e->nkids > 3) return false;
@@ -300,6 +300,8 @@ static bool param_agg_call(const dql_expr *e, int bagcol)
         const dql_expr *k = e->kids[i];
         if (k->kind != E_LIT || (k->lit.type != DQL_T_INT && k->lit.type != DQL_T_LONG && k->lit.type != DQL_T_DOUBLE))
             return false;
+        /* a negative one is the function's to warn about, row by row */
+        if (k->lit.type == DQL_T_DOUBLE ? k->lit.u.d < 0 : k->lit.u.i < 0) return false;
     }
     return true;
 }
