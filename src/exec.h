@@ -126,6 +126,13 @@ const dql_func_def *dql_func_find(const char *name);
 const dql_func_def *dql_func_at(size_t i);
 /* Runs an aggregate over a bag value (the scalar form of an algebraic aggregate). */
 dql_status dql_agg_over_bag(const dql_agg_def *agg, dql_fnctx *cx, dql_value bag, dql_value *out);
+/* For the builtins: counts a warning of kind on the call's context (none
+ * when constants are folded at plan time) and returns the status the
+ * function must return: DQL_OK, or an error in strict mode. */
+dql_status dql_fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* An integer argument: an int or long, a double (truncated, within
+ * +-9e18), or text that is an integer. False for anything else. */
+bool dql_fn_arg_int(dql_value v, int64_t *out);
 
 /* Tables defined by the fn_*.c files, each ending with an all-zero entry. */
 extern const dql_func_def dql_fn_string[];

@@ -10,24 +10,8 @@
 #include "exec.h"
 #include "sort.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Counts a warning (see fn_string.c) and returns the status to return. */
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-{
-    if (!cx->ex)
-        return DQL_OK;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return dql_exec_warn(cx->ex, kind, "%s", msg);
-}
 
 /* A string-like value read as a double; false when it does not parse. */
 static bool text_double(dql_value v, double *d)
@@ -431,19 +415,6 @@ static dql_status fn_count_distinct(dql_fnctx *cx, int argc, const dql_value *ar
 
 /* ------------------------------------------------------------------ TOP */
 
-static bool arg_int(dql_value v, int64_t *out)
-{
-    if (v.type == DQL_T_INT || v.type == DQL_T_LONG) { *out = v.u.i; return true; }
-    if (v.type == DQL_T_DOUBLE && v.u.d >= -9e18 && v.u.d <= 9e18) { *out = (int64_t)v.u.d; return true; }
-    double d;
-    if ((v.type == DQL_T_BYTEARRAY || v.type == DQL_T_CHARARRAY) && text_double(v, &d) &&
-        d >= -9e18 && d <= 9e18) {
-        *out = (int64_t)d;
-        return true;
-    }
-    return false;
-}
-
 /* TOP(n, column, bag): the n tuples with the largest values in column
  * (0-based), largest first, as a bag (Pig); of equal values the earlier
  * tuple ranks first, so the answer is one whatever the order of work.
@@ -545,7 +516,7 @@ static void top_configure(void *st, const dql_value *params, int n)
 {
     top_st *s = st;
     int64_t k = 0, col = 0;
-    if (n >= 2 && arg_int(params[0], &k) && arg_int(params[1], &col)) {
+    if (n >= 2 && dql_fn_arg_int(params[0], &k) && dql_fn_arg_int(params[1], &col)) {
         s->k = k < 0 ? 0 : k;
         s->col = col < 0 ? 0 : col;
     }
@@ -648,12 +619,12 @@ static dql_status fn_top(dql_fnctx *cx, int argc, const dql_value *argv, dql_val
 {
     int64_t n, col;
     *out = dql_null();
-    if (!arg_int(argv[0], &n) || !arg_int(argv[1], &col) || dql_is_null(argv[2]))
+    if (!dql_fn_arg_int(argv[0], &n) || !dql_fn_arg_int(argv[1], &col) || dql_is_null(argv[2]))
         return DQL_OK;
     if (argv[2].type != DQL_T_BAG)
-        return fn_warn(cx, "TOP: not a bag", "the third argument is a %s", dql_type_name((dql_type)argv[2].type));
+        return dql_fn_warn(cx, "TOP: not a bag", "the third argument is a %s", dql_type_name((dql_type)argv[2].type));
     if (col < 0)
-        return fn_warn(cx, "TOP: bad column", "column %lld is negative", (long long)col);
+        return dql_fn_warn(cx, "TOP: bad column", "column %lld is negative", (long long)col);
     top_st s;
     top_init(&s);
     top_configure(&s, argv, 2);
@@ -681,10 +652,10 @@ static dql_status fn_bagtostring(dql_fnctx *cx, int argc, const dql_value *argv,
     if (dql_is_null(argv[0]) || (argc > 1 && dql_is_null(argv[1])))
         return DQL_OK;
     if (argv[0].type != DQL_T_BAG)
-        return fn_warn(cx, "BAGTOSTRING: not a bag", "the argument is a %s", dql_type_name((dql_type)argv[0].type));
+        return dql_fn_warn(cx, "BAGTOSTRING: not a bag", "the argument is a %s", dql_type_name((dql_type)argv[0].type));
     if (argc > 1) {
         if (!dql_type_is_stringlike((dql_type)argv[1].type))
-            return fn_warn(cx, "BAGTOSTRING: bad separator", "the separator is a %s",
+            return dql_fn_warn(cx, "BAGTOSTRING: bad separator", "the separator is a %s",
                            dql_type_name((dql_type)argv[1].type));
         sep = argv[1].u.s;
         sn = argv[1].len;
@@ -715,7 +686,7 @@ static dql_status fn_isempty(dql_fnctx *cx, int argc, const dql_value *argv, dql
     case DQL_T_MAP: *out = dql_bool(v.u.m->n == 0); return DQL_OK;
     default:
         *out = dql_null();
-        return fn_warn(cx, "ISEMPTY: not a bag or map", "the argument is a %s", dql_type_name((dql_type)v.type));
+        return dql_fn_warn(cx, "ISEMPTY: not a bag or map", "the argument is a %s", dql_type_name((dql_type)v.type));
     }
 }
 

@@ -12,25 +12,9 @@
 #include "exec.h"
 
 #include <libpsl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Counts a warning (see fn_string.c) and returns the status to return. */
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-{
-    if (!cx->ex)
-        return DQL_OK;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return dql_exec_warn(cx->ex, kind, "%s", msg);
-}
 
 /* The name of a domain-ish argument without its trailing dot (the root
  * becomes ""). With fold, upper-case letters are folded (into an arena
@@ -102,10 +86,10 @@ static dql_status psl_common(dql_fnctx *cx, const dql_value *argv, dql_value *ou
     if (!dom_arg(cx, argv[0], true, &s, &n) || n == 0)
         return DQL_OK;
     if (n >= sizeof buf)
-        return fn_warn(cx, "domain: name too long", "%s: '%.60s...' is longer than 255 bytes", name, s);
+        return dql_fn_warn(cx, "domain: name too long", "%s: '%.60s...' is longer than 255 bytes", name, s);
     const psl_ctx_t *ctx = psl_ctx();
     if (!ctx)
-        return fn_warn(cx, "libpsl: no public suffix list", "%s: libpsl has no built-in list", name);
+        return dql_fn_warn(cx, "libpsl: no public suffix list", "%s: libpsl has no built-in list", name);
     memcpy(buf, s, n);
     buf[n] = 0;
     const char *r = f(ctx, buf);
@@ -144,24 +128,6 @@ static dql_status fn_labels(dql_fnctx *cx, int argc, const dql_value *argv, dql_
     return DQL_OK;
 }
 
-static bool arg_int(dql_value v, int64_t *out)
-{
-    if (v.type == DQL_T_INT || v.type == DQL_T_LONG) { *out = v.u.i; return true; }
-    if (v.type == DQL_T_DOUBLE && v.u.d >= -1e9 && v.u.d <= 1e9) { *out = (int64_t)v.u.d; return true; }
-    if (v.type == DQL_T_BYTEARRAY || v.type == DQL_T_CHARARRAY) {
-        char tmp[24];
-        if (v.len == 0 || v.len >= sizeof tmp) return false;
-        memcpy(tmp, v.u.s, v.len);
-        tmp[v.len] = 0;
-        char *e;
-        long long x = strtoll(tmp, &e, 10);
-        if (*e) return false;
-        *out = x;
-        return true;
-    }
-    return false;
-}
-
 /* LABEL(d, i): label i counted from the left (0 = leftmost) or, when
  * negative, from the right (-1 = the TLD). Out of range: null, warning. */
 static dql_status fn_label(dql_fnctx *cx, int argc, const dql_value *argv, dql_value *out)
@@ -169,12 +135,12 @@ static dql_status fn_label(dql_fnctx *cx, int argc, const dql_value *argv, dql_v
     const char *s; size_t n;
     int64_t k;
     *out = dql_null();
-    if (!dom_arg(cx, argv[0], true, &s, &n) || !arg_int(argv[1], &k))
+    if (!dom_arg(cx, argv[0], true, &s, &n) || !dql_fn_arg_int(argv[1], &k))
         return DQL_OK;
     int64_t nl = (int64_t)count_labels(s, n);
     int64_t idx = k < 0 ? nl + k : k;
     if (idx < 0 || idx >= nl)
-        return fn_warn(cx, "LABEL: index out of range", "LABEL('%.*s', %lld): the name has %lld labels",
+        return dql_fn_warn(cx, "LABEL: index out of range", "LABEL('%.*s', %lld): the name has %lld labels",
                        (int)(n > 200 ? 200 : n), s, (long long)k, (long long)nl);
     size_t b = 0;
     for (int64_t i = 0; i < idx; i++) {

@@ -6,24 +6,8 @@
 #include "exec.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Counts a warning (see fn_string.c) and returns the status to return. */
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-{
-    if (!cx->ex)
-        return DQL_OK;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return dql_exec_warn(cx->ex, kind, "%s", msg);
-}
 
 /* A numeric argument. Returns 'i' (integer in *i, type in *t), 'd' (double
  * in *d) or 0 for null and values that are not numbers. Strings are parsed
@@ -125,7 +109,7 @@ static dql_status fn_round(dql_fnctx *cx, int argc, const dql_value *argv, dql_v
     if (k == 'i') { *out = dql_long(i); return DQL_OK; }
     double r = round_half_up(d);
     if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0))
-        return fn_warn(cx, "ROUND: out of range", "ROUND(%g) does not fit in a long", d);
+        return dql_fn_warn(cx, "ROUND: out of range", "ROUND(%g) does not fit in a long", d);
     *out = dql_long((int64_t)r);
     return DQL_OK;
 }
@@ -158,7 +142,7 @@ static dql_status unary(dql_fnctx *cx, const dql_value *argv, dql_value *out, do
     if (isnan(d) || d < lo || (strict && d == lo)) {
         char kind[64];
         snprintf(kind, sizeof kind, "%s: argument out of domain", name);
-        return fn_warn(cx, kind, "%s(%g) is undefined", name, d);
+        return dql_fn_warn(cx, kind, "%s(%g) is undefined", name, d);
     }
     *out = dql_double(f(d));
     return DQL_OK;
@@ -182,7 +166,7 @@ static dql_status fn_pow(dql_fnctx *cx, int argc, const dql_value *argv, dql_val
         return DQL_OK;
     double r = pow(x, y);
     if (isnan(r) && !isnan(x) && !isnan(y))
-        return fn_warn(cx, "POW: argument out of domain", "POW(%g, %g) is undefined", x, y);
+        return dql_fn_warn(cx, "POW: argument out of domain", "POW(%g, %g) is undefined", x, y);
     *out = dql_double(r);
     return DQL_OK;
 }

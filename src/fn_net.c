@@ -5,24 +5,8 @@
  * (::ffff:a.b.c.d) matches the v4 networks that contain a.b.c.d. */
 #include "exec.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Counts a warning (see fn_string.c) and returns the status to return. */
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-{
-    if (!cx->ex)
-        return DQL_OK;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return dql_exec_warn(cx->ex, kind, "%s", msg);
-}
 
 /* printf arguments showing a text value (up to 100 bytes) in messages. */
 #define SHOWN(v) (dql_type_is_stringlike((dql_type)(v).type) ? (int)((v).len > 100 ? 100 : (v).len) : 0), \
@@ -171,13 +155,13 @@ static dql_status fn_in_cidr(dql_fnctx *cx, int argc, const dql_value *argv, dql
         if (rn == 0)
             return DQL_OK;
         if (rn < 0)
-            return fn_warn(cx, "IN_CIDR: bad network", "'%.*s' is not a network",
+            return dql_fn_warn(cx, "IN_CIDR: bad network", "'%.*s' is not a network",
                            SHOWN(argv[1]));
     }
     if (ri == 0)
         return DQL_OK;
     if (ri < 0)
-        return fn_warn(cx, "IN_CIDR: bad address", "'%.*s' is not an address",
+        return dql_fn_warn(cx, "IN_CIDR: bad address", "'%.*s' is not an address",
                        SHOWN(argv[0]));
     *out = dql_bool(net_contains(n, a, len));
     return DQL_OK;
@@ -193,7 +177,7 @@ static dql_status fn_reverse_name(dql_fnctx *cx, int argc, const dql_value *argv
     if (r == 0)
         return DQL_OK;
     if (r < 0)
-        return fn_warn(cx, "REVERSE_NAME: bad address", "'%.*s' is not an address", SHOWN(argv[0]));
+        return dql_fn_warn(cx, "REVERSE_NAME: bad address", "'%.*s' is not an address", SHOWN(argv[0]));
     static const char hex[] = "0123456789abcdef";
     char *p;
     size_t n;
@@ -221,7 +205,7 @@ static dql_status fn_ip(dql_fnctx *cx, int argc, const dql_value *argv, dql_valu
     int r = ip_arg(argv[0], a, &len);
     *out = dql_null();
     if (r < 0)
-        return fn_warn(cx, "IP: not an address", "'%.*s' is not an address",
+        return dql_fn_warn(cx, "IP: not an address", "'%.*s' is not an address",
                        SHOWN(argv[0]));
     if (r > 0)
         *out = argv[0].type == DQL_T_IP ? argv[0] : dql_ip_make(cx->arena, a, len);
@@ -236,7 +220,7 @@ static dql_status fn_cidr(dql_fnctx *cx, int argc, const dql_value *argv, dql_va
     int r = net_arg(argv[0], &n);
     *out = dql_null();
     if (r < 0)
-        return fn_warn(cx, "CIDR: not a network", "'%.*s' is not a network",
+        return dql_fn_warn(cx, "CIDR: not a network", "'%.*s' is not a network",
                        SHOWN(argv[0]));
     if (r > 0) {
         int full = n.prefix / 8, rest = n.prefix % 8;

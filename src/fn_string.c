@@ -13,27 +13,10 @@
 
 #include <math.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------ helpers */
-
-/* Counts a warning of kind on the call's context (if any) and returns the
- * status the function must return: DQL_OK, or an error in strict mode. */
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-{
-    if (!cx->ex)
-        return DQL_OK;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return dql_exec_warn(cx->ex, kind, "%s", msg);
-}
 
 static bool is_container(dql_value v)
 {
@@ -490,7 +473,7 @@ static const regex_t *rx_get(dql_fnctx *cx, dql_value pat, regex_t *tmp, bool *t
     char err[300];
     regex_t re;
     if (rx_compile(&re, p, n, err, sizeof err) != 0) {
-        *st = fn_warn(cx, "invalid regular expression", "%s", err);
+        *st = dql_fn_warn(cx, "invalid regular expression", "%s", err);
         return NULL;
     }
     if (rs) {
@@ -590,7 +573,7 @@ static dql_status fn_regex_extract(dql_fnctx *cx, int argc, const dql_value *arg
     if (!re)
         return st;
     if (idx < 0 || (size_t)idx > re->re_nsub || idx >= RX_MAXGROUPS) {
-        st = fn_warn(cx, "REGEX_EXTRACT: bad group index",
+        st = dql_fn_warn(cx, "REGEX_EXTRACT: bad group index",
                      "group %lld does not exist (the pattern has %zu)", (long long)idx, re->re_nsub);
     } else {
         regmatch_t m[RX_MAXGROUPS];
@@ -783,7 +766,7 @@ static dql_status fn_sprintf(dql_fnctx *cx, int argc, const dql_value *argv, dql
     }
     dql_status st = DQL_OK;
     if (bad) {
-        st = fn_warn(cx, "SPRINTF: bad format", "%s in '%.*s'", bad, (int)fn, f);
+        st = dql_fn_warn(cx, "SPRINTF: bad format", "%s in '%.*s'", bad, (int)fn, f);
     } else {
         *out = result_str(dql_arena_memdup(cx->arena, b.p ? b.p : "", b.len), b.len);
     }

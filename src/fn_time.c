@@ -8,25 +8,9 @@
 #endif
 #include "exec.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* Counts a warning (see fn_string.c) and returns the status to return. */
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static dql_status fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
-{
-    if (!cx->ex)
-        return DQL_OK;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return dql_exec_warn(cx->ex, kind, "%s", msg);
-}
 
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
@@ -64,24 +48,6 @@ static bool arg_dt(dql_value v, int64_t *us)
     if (v.type == DQL_T_DATETIME) { *us = v.u.i; return true; }
     if (dql_type_is_stringlike((dql_type)v.type))
         return dql_datetime_parse(v.u.s, v.len, us);
-    return false;
-}
-
-static bool arg_int(dql_value v, int64_t *out)
-{
-    if (v.type == DQL_T_INT || v.type == DQL_T_LONG) { *out = v.u.i; return true; }
-    if (v.type == DQL_T_DOUBLE && v.u.d >= -9e18 && v.u.d <= 9e18) { *out = (int64_t)v.u.d; return true; }
-    if (v.type == DQL_T_BYTEARRAY || v.type == DQL_T_CHARARRAY) {
-        char tmp[24];
-        if (v.len == 0 || v.len >= sizeof tmp) return false;
-        memcpy(tmp, v.u.s, v.len);
-        tmp[v.len] = 0;
-        char *e;
-        long long x = strtoll(tmp, &e, 10);
-        if (*e) return false;
-        *out = x;
-        return true;
-    }
     return false;
 }
 
@@ -155,12 +121,12 @@ static dql_status fn_to_date(dql_fnctx *cx, int argc, const dql_value *argv, dql
     if (argc < 2) {
         int64_t us;
         if (!dql_datetime_parse(v.u.s, v.len, &us))
-            return fn_warn(cx, "TO_DATE: bad date", "'%.*s' is not an ISO 8601 date", shown, v.u.s);
+            return dql_fn_warn(cx, "TO_DATE: bad date", "'%.*s' is not an ISO 8601 date", shown, v.u.s);
         *out = dql_datetime(us);
         return DQL_OK;
     }
     if (!dql_type_is_stringlike((dql_type)argv[1].type))
-        return fn_warn(cx, "TO_DATE: bad format", "the format must be a chararray");
+        return dql_fn_warn(cx, "TO_DATE: bad format", "the format must be a chararray");
     char fmt[256], text[256];
     if (memchr(argv[1].u.s, '%', argv[1].len)) {
         size_t fl = argv[1].len < sizeof fmt - 1 ? argv[1].len : sizeof fmt - 1;
@@ -170,7 +136,7 @@ static dql_status fn_to_date(dql_fnctx *cx, int argc, const dql_value *argv, dql
         joda_to_strptime(argv[1].u.s, argv[1].len, fmt, sizeof fmt);
     }
     if (v.len >= sizeof text)
-        return fn_warn(cx, "TO_DATE: bad date", "'%.*s...' is too long", shown, v.u.s);
+        return dql_fn_warn(cx, "TO_DATE: bad date", "'%.*s...' is too long", shown, v.u.s);
     memcpy(text, v.u.s, v.len);
     text[v.len] = 0;
     struct tm tm;
@@ -179,7 +145,7 @@ static dql_status fn_to_date(dql_fnctx *cx, int argc, const dql_value *argv, dql
     const char *e = strptime(text, fmt, &tm);
     while (e && (*e == ' ' || *e == '\t')) e++;
     if (!e || *e)
-        return fn_warn(cx, "TO_DATE: bad date", "'%s' does not match the format '%s'", text, fmt);
+        return dql_fn_warn(cx, "TO_DATE: bad date", "'%s' does not match the format '%s'", text, fmt);
     int64_t days = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     int64_t secs = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec - tm.tm_gmtoff;
     *out = dql_datetime(secs * US_PER_SEC);
@@ -203,7 +169,7 @@ static dql_status fn_from_unix(dql_fnctx *cx, int argc, const dql_value *argv, d
     if (v.type == DQL_T_DOUBLE) {
         if (v.u.d > -9.2e12 && v.u.d < 9.2e12)
             *out = dql_datetime((int64_t)(v.u.d * 1e6));
-    } else if (arg_int(v, &s) && s > -INT64_C(9200000000000) && s < INT64_C(9200000000000)) {
+    } else if (dql_fn_arg_int(v, &s) && s > -INT64_C(9200000000000) && s < INT64_C(9200000000000)) {
         *out = dql_datetime(s * US_PER_SEC);
     }
     return DQL_OK;
@@ -225,7 +191,7 @@ static dql_status fn_format_date(dql_fnctx *cx, int argc, const dql_value *argv,
     }
     char fmt[256];
     if (argv[1].len >= sizeof fmt)
-        return fn_warn(cx, "FORMAT_DATE: bad format", "the format is longer than 255 bytes");
+        return dql_fn_warn(cx, "FORMAT_DATE: bad format", "the format is longer than 255 bytes");
     memcpy(fmt, argv[1].u.s, argv[1].len);
     fmt[argv[1].len] = 0;
     if (!strchr(fmt, '%') && argv[1].len) {
@@ -236,7 +202,7 @@ static dql_status fn_format_date(dql_fnctx *cx, int argc, const dql_value *argv,
     time_t t = (time_t)floor_div(us, US_PER_SEC);
     struct tm tm;
     if (!gmtime_r(&t, &tm))
-        return fn_warn(cx, "FORMAT_DATE: out of range", "the date cannot be formatted");
+        return dql_fn_warn(cx, "FORMAT_DATE: out of range", "the date cannot be formatted");
     char small[256];
     size_t n = strftime(small, sizeof small, fmt, &tm);
     char *r = small;

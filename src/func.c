@@ -1,10 +1,12 @@
 /* func.c — the builtin function registry: case-insensitive lookup over the
  * tables of the fn_*.c files (a sorted index built on first use), stable
- * iteration for .help and completion (by category, then name), and the
- * scalar form of algebraic aggregates (dql_agg_over_bag). */
+ * iteration for .help and completion (by category, then name), the scalar
+ * form of algebraic aggregates (dql_agg_over_bag), and the helpers every
+ * builtin uses for warnings and integer arguments. */
 #include "exec.h"
 #include "geo.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -101,4 +103,34 @@ dql_status dql_agg_over_bag(const dql_agg_def *agg, dql_fnctx *cx, dql_value bag
     }
     agg->final(st, cx->arena, out);
     return DQL_OK;
+}
+
+dql_status dql_fn_warn(dql_fnctx *cx, const char *kind, const char *fmt, ...)
+{
+    if (!cx->ex)
+        return DQL_OK;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return dql_exec_warn(cx->ex, kind, "%s", msg);
+}
+
+bool dql_fn_arg_int(dql_value v, int64_t *out)
+{
+    if (v.type == DQL_T_INT || v.type == DQL_T_LONG) { *out = v.u.i; return true; }
+    if (v.type == DQL_T_DOUBLE && v.u.d >= -9e18 && v.u.d <= 9e18) { *out = (int64_t)v.u.d; return true; }
+    if (v.type == DQL_T_BYTEARRAY || v.type == DQL_T_CHARARRAY) {
+        char tmp[24];
+        if (v.len == 0 || v.len >= sizeof tmp) return false;
+        memcpy(tmp, v.u.s, v.len);
+        tmp[v.len] = 0;
+        char *e;
+        long long x = strtoll(tmp, &e, 10);
+        if (*e) return false;
+        *out = x;
+        return true;
+    }
+    return false;
 }
