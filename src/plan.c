@@ -323,24 +323,29 @@ static bool fusable(const dql_expr *e, int bagcol)
     return true;
 }
 
+/* Makes call e a slot of the HASHAGG stepping arg (and configured with
+ * e's first nparams arguments): returns the output column replacing e. */
+static dql_expr *agg_slot(dql_expr *e, dql_plan *ha, dql_expr *arg, int nparams)
+{
+    ha->aggs = dql_xrealloc(ha->aggs, sizeof(dql_aggslot) * (size_t)(ha->naggs + 1));
+    dql_aggslot *sl = &ha->aggs[ha->naggs];
+    memset(sl, 0, sizeof *sl);
+    sl->def = e->fn;
+    sl->arg = arg;
+    for (int i = 0; i < nparams; i++) sl->params[sl->nparams++] = e->kids[i]->lit;
+    dql_expr *c = dql_expr_col(1 + ha->naggs, e->type, e->sub, e->name);
+    c->sp = e->sp;
+    ha->naggs++;
+    dql_expr_free(e);
+    return c;
+}
+
 /* Replaces the aggregate calls by columns of the HASHAGG output. */
 static dql_expr *fuse(dql_expr *e, int bagcol, dql_plan *ha, const dql_schema *gin)
 {
     if (!e) return e;
-    if (param_agg_call(e, bagcol)) {
-        /* the aggregate steps whole rows; its parameters configure each state */
-        ha->aggs = dql_xrealloc(ha->aggs, sizeof(dql_aggslot) * (size_t)(ha->naggs + 1));
-        dql_aggslot *sl = &ha->aggs[ha->naggs];
-        memset(sl, 0, sizeof *sl);
-        sl->def = e->fn;
-        sl->arg = dql_expr_row(gin);
-        for (int i = 0; i + 1 < e->nkids; i++) sl->params[sl->nparams++] = e->kids[i]->lit;
-        dql_expr *c = dql_expr_col(1 + ha->naggs, e->type, e->sub, e->name);
-        c->sp = e->sp;
-        ha->naggs++;
-        dql_expr_free(e);
-        return c;
-    }
+    if (param_agg_call(e, bagcol))   /* it steps whole rows, its parameters configure each state */
+        return agg_slot(e, ha, dql_expr_row(gin), e->nkids - 1);
     if (e->kind == E_AGGBAG) {
         const dql_expr *a = e->kids[0];
         int src = -1;
@@ -349,17 +354,8 @@ static dql_expr *fuse(dql_expr *e, int bagcol, dql_plan *ha, const dql_schema *g
         else goto recurse;
         /* COUNT_STAR counts tuples whatever their fields: it reads no column */
         if (!strcasecmp(e->fn->name, "COUNT_STAR")) src = -1;
-        ha->aggs = dql_xrealloc(ha->aggs, sizeof(dql_aggslot) * (size_t)(ha->naggs + 1));
-        dql_aggslot *sl = &ha->aggs[ha->naggs];
-        memset(sl, 0, sizeof *sl);
-        sl->def = e->fn;
-        sl->arg = src >= 0 ? dql_expr_col(src, gin->f[src].type, gin->f[src].sub, gin->f[src].name)
-                           : dql_expr_lit(dql_null(), DQL_T_NULL);
-        dql_expr *c = dql_expr_col(1 + ha->naggs, e->type, e->sub, e->name);
-        c->sp = e->sp;
-        ha->naggs++;
-        dql_expr_free(e);
-        return c;
+        return agg_slot(e, ha, src >= 0 ? dql_expr_col(src, gin->f[src].type, gin->f[src].sub, gin->f[src].name)
+                                        : dql_expr_lit(dql_null(), DQL_T_NULL), 0);
     }
 recurse:
     for (int i = 0; i < e->nkids; i++) e->kids[i] = fuse(e->kids[i], bagcol, ha, gin);
