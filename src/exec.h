@@ -92,7 +92,7 @@ typedef struct dql_agg_def {
 } dql_agg_def;
 
 /* Heap memory held by aggregate states outside their fixed state_size (the
- * sets of COUNT_DISTINCT): states add what they allocate and subtract what
+ * sets of COUNT_DISTINCT, the tuples TOP keeps): states add what they allocate and subtract what
  * they free, so that a hash aggregation counts it against its budget. */
 extern int64_t dql_agg_heap_bytes;
 
@@ -165,7 +165,8 @@ const dql_value *dql_args_get(const dql_args *args, const char *name, int pos);
 
 /* A shard that a loader may start by speculation (zone files: the state at
  * the shard's first record guessed from a window before it, not scanned
- * from the file's start). The loader writes what it assumed at its first
+ * from the file's start; captures: the streams and queries in flight
+ * rebuilt from the file before the block). The loader writes what it assumed at its first
  * boundary (start, "" when it did not speculate) and the state at the
  * boundary that ended it (end); the coordinator (shard.c) checks each
  * task's start against the end of the task before it and reruns a task
@@ -186,7 +187,7 @@ typedef struct dql_load_ctx {
     /* Sharded runs: read only shard `shard` of `nshards` (0 of 1 when not
      * sharded); see shard_by in dql_loader_def. */
     int shard, nshards;
-    dql_shard_bounds *bounds;    /* a task's shard of a byte-range split; NULL otherwise */
+    dql_shard_bounds *bounds;    /* a task's notes on its start and end (zone(), pcap()); NULL otherwise */
 } dql_load_ctx;
 
 typedef struct dql_loader_def {

@@ -272,6 +272,11 @@ typedef struct {
 
 int64_t dql_agg_heap_bytes;
 
+/* Where stored values are read back for a comparison (COUNT_DISTINCT's
+ * equality, TOP's order): reset after each, so that nothing allocates per
+ * row. */
+static dql_arena scratch;
+
 /* Brings dql_agg_heap_bytes up to date with what the set holds now. */
 static void cd_account(cd_set *set)
 {
@@ -295,12 +300,11 @@ static void cd_release(cd_st *s)
 }
 
 /* Is the value in slot sl equal to v (whose bytes are in set->tmp)? Equal
- * bytes are; otherwise the stored value is read back (into one scratch
- * arena, reset after each use, so that a column of names in mixed case does
- * not allocate per row) and compared. */
+ * bytes are; otherwise the stored value is read back (into the scratch
+ * arena: a column of names in mixed case does not allocate per row) and
+ * compared. */
 static bool cd_same(const cd_set *set, const cd_slot *sl, dql_value v)
 {
-    static dql_arena scratch;
     const uint8_t *a = (const uint8_t *)set->data.p + sl->off;
     if (sl->len == set->tmp.len && memcmp(a, set->tmp.p, sl->len) == 0) return true;
     dql_value o;
@@ -432,6 +436,7 @@ typedef struct {
     uint64_t seq, n, cap;
     top_ent *h;
     dql_buf tmp;
+    int64_t data;       /* the entries' serialized bytes */
     int64_t bytes;      /* counted in dql_agg_heap_bytes */
 } top_set;
 typedef struct { top_set *set; int64_t k, col; } top_st;
@@ -441,19 +446,26 @@ static dql_value col_of(const dql_tuple *t, int64_t col)
     return t && col < (int64_t)t->n ? t->v[col] : dql_null();
 }
 
+/* Brings dql_agg_heap_bytes up to date with what the set holds now. */
+static void top_account(top_set *t)
+{
+    int64_t b = (int64_t)(sizeof *t + t->cap * sizeof *t->h + t->tmp.cap) + t->data;
+    dql_agg_heap_bytes += b - t->bytes;
+    t->bytes = b;
+}
+
 /* The column value of a kept tuple, read back into the scratch arena. */
-static dql_value top_key(const top_ent *e, dql_arena *scratch)
+static dql_value top_key(const top_ent *e)
 {
     const uint8_t *p = e->key;
     dql_value v;
-    return dql_value_deserialize(scratch, &p, e->key + e->klen, &v) ? v : dql_null();
+    return dql_value_deserialize(&scratch, &p, e->key + e->klen, &v) ? v : dql_null();
 }
 
 /* Does a rank below b? (a smaller value, or an equal one that came later) */
 static bool top_worse(const top_ent *a, const top_ent *b)
 {
-    static dql_arena scratch;
-    int c = dql_value_cmp(top_key(a, &scratch), top_key(b, &scratch));
+    int c = dql_value_cmp(top_key(a), top_key(b));
     dql_arena_reset(&scratch);
     return c < 0 || (c == 0 && a->seq > b->seq);
 }
@@ -480,22 +492,23 @@ static void top_up(top_set *t, uint64_t i)
     }
 }
 
+/* Value v serialized into *p (of *len bytes), replacing what it held. */
+static void top_keep(top_set *t, uint8_t **p, uint32_t *len, dql_value v)
+{
+    t->tmp.len = 0;
+    dql_value_serialize(&t->tmp, v);
+    t->data += (int64_t)t->tmp.len - (int64_t)*len;
+    *p = dql_xrealloc(*p, t->tmp.len);
+    memcpy(*p, t->tmp.p, t->tmp.len);
+    *len = (uint32_t)t->tmp.len;
+}
+
 /* Stores tuple v (and its column's value) into e, replacing what it held. */
 static void top_store(top_set *t, top_ent *e, dql_value v, dql_value key, uint64_t seq)
 {
-    t->bytes -= (int64_t)e->len + e->klen;
-    t->tmp.len = 0;
-    dql_value_serialize(&t->tmp, v);
-    e->ser = dql_xrealloc(e->ser, t->tmp.len);
-    memcpy(e->ser, t->tmp.p, t->tmp.len);
-    e->len = (uint32_t)t->tmp.len;
-    t->tmp.len = 0;
-    dql_value_serialize(&t->tmp, key);
-    e->key = dql_xrealloc(e->key, t->tmp.len);
-    memcpy(e->key, t->tmp.p, t->tmp.len);
-    e->klen = (uint32_t)t->tmp.len;
+    top_keep(t, &e->ser, &e->len, v);
+    top_keep(t, &e->key, &e->klen, key);
     e->seq = seq;
-    t->bytes += (int64_t)e->len + e->klen;
 }
 
 static void top_release(top_st *s)
@@ -503,7 +516,7 @@ static void top_release(top_st *s)
     top_set *t = s->set;
     if (!t) return;
     for (uint64_t i = 0; i < t->n; i++) { free(t->h[i].ser); free(t->h[i].key); }
-    dql_agg_heap_bytes -= t->bytes + (int64_t)(sizeof *t + t->cap * sizeof *t->h + t->tmp.cap);
+    dql_agg_heap_bytes -= t->bytes;
     free(t->h);
     dql_buf_free(&t->tmp);
     free(t);
@@ -528,7 +541,6 @@ static void top_step(void *st, dql_value v)
     if (s->k <= 0 || v.type != DQL_T_TUPLE) return;
     if (!s->set) s->set = dql_xcalloc(1, sizeof *s->set);
     top_set *t = s->set;
-    int64_t before = t->bytes + (int64_t)(t->cap * sizeof *t->h + t->tmp.cap);
     uint64_t seq = t->seq++;
     dql_value key = col_of(v.u.t, s->col);
     if (t->n < (uint64_t)s->k) {
@@ -542,15 +554,13 @@ static void top_step(void *st, dql_value v)
         top_store(t, e, v, key, seq);
         top_up(t, t->n - 1);
     } else {
-        static dql_arena scratch;
-        int c = dql_value_cmp(key, top_key(&t->h[0], &scratch));
+        int c = dql_value_cmp(key, top_key(&t->h[0]));
         dql_arena_reset(&scratch);
         if (c <= 0) return;          /* not larger than the worst kept (or equal and later) */
         top_store(t, &t->h[0], v, key, seq);
         top_down(t, 0);
     }
-    if (before == 0) before = -(int64_t)sizeof *t;   /* the set itself, the first time */
-    dql_agg_heap_bytes += t->bytes + (int64_t)(t->cap * sizeof *t->h + t->tmp.cap) - before;
+    top_account(t);
 }
 
 /* The kept tuples, deserialized into a, in arrival order (partial) or best

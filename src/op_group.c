@@ -432,7 +432,7 @@ static dql_status hashagg_consume(dql_op *op, hashagg_st *s)
             for (int a = 0; a < s->na; a++) av[a] = dql_expr_eval(p->aggs[a].arg, row, &cx);
             if (cx.st) { st = cx.st; goto out; }
             if (!e) {
-                int64_t heap = dql_agg_heap_bytes - s->heap0;     /* sets of COUNT_DISTINCT */
+                int64_t heap = dql_agg_heap_bytes - s->heap0;     /* COUNT_DISTINCT's sets, TOP's tuples */
                 if (!s->overflow && s->harena.total + (s->mask + 1) * sizeof(void *) + (uint64_t)(heap > 0 ? heap : 0) >
                                         op->ex->mem_budget && s->count > 0) {
                     s->overflow = true;

@@ -382,6 +382,8 @@ static void test_aggregates(void)
     RENDERS(call("TOP", 3, I(3), I(1), tt), "{(d,9),(a,7),(c,7)}");
     RENDERS(call("TOP", 3, I(5), I(1), tt), "{(d,9),(a,7),(c,7),(e,7),(f,7)}");
     RENDERS(call("TOP", 3, I(6), I(1), tt), "{(d,9),(a,7),(c,7),(e,7),(f,7),(b,3)}");
+    /* the states' heap (COUNT_DISTINCT's sets, TOP's tuples) is all given back */
+    CHECK(dql_agg_heap_bytes == 0, "aggregate heap after the calls: %lld bytes", (long long)dql_agg_heap_bytes);
 
     RENDERS(call("BAGTOSTRING", 1, BAG(3, S("a"), S("b"), S("c"))), "a_b_c");
     RENDERS(call("BAGTOSTRING", 2, BAG2(2, names, vals), S("|")), "a|5|b|9");
