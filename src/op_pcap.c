@@ -910,12 +910,7 @@ static void state_note(pload *L, char *out, size_t n)
     h = dql_hash_bytes(&np, sizeof np, h);
     for (const pend *p = L->old; p; p = p->next) {
         h = dql_hash_bytes(&p->hash, sizeof p->hash, h);
-        const dql_pcap_msg *q = &p->q.m;
-        int64_t v[8] = { q->ts_ns, q->af, q->proto, q->sport, q->dport, q->vlan, q->ip_ttl, q->size };
-        h = dql_hash_bytes(v, sizeof v, h);
-        h = dql_hash_bytes(q->src, 16, h);
-        h = dql_hash_bytes(q->dst, 16, h);
-        if (q->len) h = dql_hash_bytes(p->q.bytes, q->len, h);
+        h = dql_pcap_msg_hash(h, &p->q.m);
     }
     snprintf(out, n, "pcap:%016llx", (unsigned long long)h);
 }

@@ -91,6 +91,9 @@ void dql_pcap_dec_finish(dql_pcap_dec *d);
  * a hash: two decoders with the same digest decode what follows alike (a
  * sharded run checks its warm-up with it; doc/shards.md). */
 uint64_t dql_pcap_dec_digest(const dql_pcap_dec *d);
+/* A message (what a row is made of: time, addresses, ports, sizes, octets,
+ * error) mixed into hash h. */
+uint64_t dql_pcap_msg_hash(uint64_t h, const dql_pcap_msg *m);
 /* Next message of the last frame (or of finish()); false when none is left. */
 bool dql_pcap_dec_msg(dql_pcap_dec *d, dql_pcap_msg *m);
 const dql_pcap_dec_stats *dql_pcap_dec_stats_get(const dql_pcap_dec *d);

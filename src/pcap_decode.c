@@ -816,6 +816,17 @@ uint64_t dql_pcap_dec_digest(const dql_pcap_dec *d)
     return hmix(sum, v, sizeof v);
 }
 
+uint64_t dql_pcap_msg_hash(uint64_t h, const dql_pcap_msg *m)
+{
+    int64_t v[9] = { m->ts_ns, m->af, m->proto, m->sport, m->dport, m->vlan, m->ip_ttl, m->len, m->size };
+    h = hmix(h, v, sizeof v);
+    h = hmix(h, m->src, 16);
+    h = hmix(h, m->dst, 16);
+    if (m->dns && m->len) h = hmix(h, m->dns, m->len);
+    if (m->error) h = hmix(h, m->error, strlen(m->error));
+    return h;
+}
+
 void dql_pcap_dec_finish(dql_pcap_dec *d)
 {
     release_dead(d);

@@ -27,18 +27,6 @@ static void render(const dql_pcap_msg *m)
         render_records(&dm);
 }
 
-/* A message as a hash (what a row is made of). */
-static uint64_t msg_hash(uint64_t h, const dql_pcap_msg *m)
-{
-    int64_t v[9] = { m->ts_ns, m->af, m->proto, m->sport, m->dport, m->vlan, m->ip_ttl, m->len, m->size };
-    h = dql_hash_bytes(v, sizeof v, h);
-    h = dql_hash_bytes(m->src, 16, h);
-    h = dql_hash_bytes(m->dst, 16, h);
-    if (m->dns && m->len) h = dql_hash_bytes(m->dns, m->len, h);
-    if (m->error) h = dql_hash_bytes(m->error, strlen(m->error), h);
-    return h;
-}
-
 enum { MAXF = 512 };
 
 /* Decodes frames [from, nf) (then the end of input): per frame the hash of
@@ -53,7 +41,7 @@ static void decode(const dql_pcap_pkt *fr, int from, int nf, uint64_t *msgs, uin
         uint64_t h = 1;
         while (dql_pcap_dec_msg(d, &m)) {
             if (do_render) render(&m);
-            h = msg_hash(h, &m);
+            h = dql_pcap_msg_hash(h, &m);
         }
         msgs[i] = h;
         dig[i] = dql_pcap_dec_digest(d);
@@ -62,7 +50,7 @@ static void decode(const dql_pcap_pkt *fr, int from, int nf, uint64_t *msgs, uin
     uint64_t h = 1;
     while (dql_pcap_dec_msg(d, &m)) {
         if (do_render) render(&m);
-        h = msg_hash(h, &m);
+        h = dql_pcap_msg_hash(h, &m);
     }
     msgs[nf] = h;
     dql_pcap_dec_free(d);
