@@ -293,7 +293,7 @@ static bool gen_fields(dql_planner *pl, dql_schema *out, dql_gen *g, const dql_n
  * number literals (not negative), then the bag column itself. */
 static bool param_agg_call(const dql_expr *e, int bagcol)
 {
-    if (e->kind != E_CALL || !e->fn->agg || !e->fn->agg->configure || e->nkids < 2 || e->nkids > 3) return false;
+    if (e->kind != E_CALL || !e->fn->agg || !e->fn->agg->configure || e->nkids < 2 || e->nkids > DQL_AGG_MAX_PARAMS + 1) return false;
     const dql_expr *b = e->kids[e->nkids - 1];
     if (b->kind != E_COL || b->col != bagcol) return false;
     for (int i = 0; i + 1 < e->nkids; i++) {

@@ -28,12 +28,14 @@ typedef struct dql_gen {
                                DQL_T__COUNT for none; NULL when no column needs one */
 } dql_gen;
 
+enum { DQL_AGG_MAX_PARAMS = 2 };   /* constant arguments an aggregate may take (TOP: n, column) */
+
 /* An aggregate slot of a HASHAGG: def->agg applied to arg (evaluated on the
  * input row). */
 typedef struct dql_aggslot {
     const dql_func_def *def;
     dql_expr *arg;              /* per input row: the value stepped (the whole row with params) */
-    dql_value params[2];        /* constant arguments before the bag (def->agg->configure) */
+    dql_value params[DQL_AGG_MAX_PARAMS];   /* constant arguments before the bag (def->agg->configure) */
     int nparams;
 } dql_aggslot;
 
